@@ -1,0 +1,67 @@
+"""Errors and warnings that qualcode raises for bad input.
+
+Every message names where the problem is (file and line) and how to fix it, and never quotes
+a participant's name: labels and text from transcripts stay out of messages.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+
+def _where(file: str | Path | None, line: int | None) -> str:
+    if file is None:
+        return ""
+    name = Path(file).name or str(file)
+    return f"{name}:{line}: " if line is not None else f"{name}: "
+
+
+class QualcodeError(Exception):
+    """Bad input that a user can fix; the CLI prints it as one `Error:` line."""
+
+    def __init__(
+        self,
+        what: str,
+        *,
+        file: str | Path | None = None,
+        line: int | None = None,
+        fix: str | None = None,
+    ) -> None:
+        self.what = what
+        self.file = file
+        self.line = line
+        self.fix = fix
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        text = _where(self.file, self.line) + self.what
+        return f"{text} — {self.fix}" if self.fix else text
+
+
+class TranscriptFormatError(QualcodeError):
+    """A transcript file cannot be read as a transcript."""
+
+
+class RosterError(QualcodeError):
+    """The participant roster is malformed."""
+
+
+class ModelNotFoundError(QualcodeError):
+    """No installed spaCy pipeline matches the requested model."""
+
+
+class OutputError(QualcodeError):
+    """Output cannot be written where it was asked for."""
+
+
+class QualcodeWarning(UserWarning):
+    """Something was odd in the input but qualcode could go on."""
+
+
+def warn(
+    what: str, *, file: str | Path | None = None, line: int | None = None, fix: str | None = None
+) -> None:
+    """Emit a `QualcodeWarning` in the same `file:line: what — fix` layout as errors."""
+    text = _where(file, line) + what
+    warnings.warn(f"{text} — {fix}" if fix else text, QualcodeWarning, stacklevel=3)

@@ -1,0 +1,633 @@
+"""Format readers: bytes on disk → raw turns (label, text, times, source line).
+
+Each reader returns a `RawTranscript`; `transcripts.read_transcript` turns it into a
+`Transcript` by resolving speakers and roles through the roster. Readers keep every word:
+verbatim notation stays in the text, and text before the first label becomes an `UNKNOWN`
+turn.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import html
+import io
+import re
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import TranscriptFormatError, warn
+from .labels import find_labels, parse_time
+
+UNKNOWN_SPEAKER = "UNKNOWN"
+
+
+@dataclass
+class RawTurn:
+    """A turn as found in the file, before the roster is applied."""
+
+    label: str
+    text: str
+    line: int | None
+    start: float | None = None
+    end: float | None = None
+
+
+@dataclass
+class RawTranscript:
+    """What a reader found: turns, front-matter metadata and the encoding used."""
+
+    turns: list[RawTurn]
+    metadata: dict[str, Any] = field(default_factory=dict)
+    encoding: str = "utf-8"
+
+
+_MAGIC = {
+    b"\x89PNG": "a PNG image",
+    b"%PDF": "a PDF document",
+    b"PK\x03\x04": "a ZIP archive (perhaps a .docx or .xlsx with the wrong suffix)",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"\xd0\xcf\x11\xe0": "an old Office document (.doc/.xls)",
+    b"{\\rtf": "an RTF document",
+}
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def decode(data: bytes, path: Path) -> tuple[str, str]:
+    """Decode a text file: UTF-8 or UTF-16/32 with BOM, else detect (with a warning).
+
+    Returns the text with line endings normalised to `\\n`, and the encoding's name.
+    """
+    if not data.strip():
+        raise TranscriptFormatError(
+            "the file is empty", file=path, fix="export the transcript again"
+        )
+    for magic, kind in _MAGIC.items():
+        if data.startswith(magic):
+            raise TranscriptFormatError(
+                f"this is {kind}, not a text transcript",
+                file=path,
+                line=1,
+                fix="export the transcript as .txt, .docx, .vtt, .srt, .csv or .xlsx",
+            )
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), None)
+    if encoding is None:
+        try:
+            text = data.decode("utf-8")
+            encoding = "utf-8"
+        except UnicodeDecodeError:
+            text, encoding = _detect(data, path)
+    else:
+        text = data.decode(encoding)
+    text = text.lstrip("\ufeff")
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise TranscriptFormatError(
+            "the file holds NUL bytes: it is binary or in an unmarked UTF-16",
+            file=path,
+            line=line,
+            fix="save it as UTF-8 text",
+        )
+    return text.replace("\r\n", "\n").replace("\r", "\n"), encoding
+
+
+def _detect(data: bytes, path: Path) -> tuple[str, str]:
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None or best.encoding is None:
+        raise TranscriptFormatError(
+            "the file is not text in any known encoding",
+            file=path,
+            fix="save it as UTF-8 text",
+        )
+    warn(
+        f"not UTF-8; read as {best.encoding}",
+        file=path,
+        fix="check special characters, or save the file as UTF-8",
+    )
+    return str(best), best.encoding
+
+
+def _no_labels(path: Path) -> TranscriptFormatError:
+    return TranscriptFormatError(
+        "no speaker labels found",
+        file=path,
+        line=1,
+        fix="start each turn with a label such as 'Anna:' or 'P1:', or give a roster",
+    )
+
+
+def turns_from_lines(
+    lines: Sequence[str],
+    line_numbers: Sequence[int],
+    known: Iterable[str],
+    path: Path,
+) -> list[RawTurn]:
+    """Group lines into turns at speaker labels; other lines continue the current turn."""
+    labels = find_labels(lines, known)
+    if not any(labels):
+        raise _no_labels(path)
+    turns: list[RawTurn] = []
+    parts: list[str] = []
+
+    def close() -> None:
+        if turns:
+            turns[-1].text = "\n".join(parts)
+        parts.clear()
+
+    for line, number, label in zip(lines, line_numbers, labels):
+        if label is not None:
+            close()
+            turns.append(RawTurn(label.label, "", number, start=label.start))
+            if label.text:
+                parts.append(label.text)
+            continue
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not turns:
+            warn(
+                "text before the first speaker label kept as an UNKNOWN turn",
+                file=path,
+                line=number,
+                fix="add a label if a person said it",
+            )
+            turns.append(RawTurn(UNKNOWN_SPEAKER, "", number))
+        parts.append(stripped)
+    close()
+    return turns
+
+
+def _front_matter(text: str, path: Path) -> tuple[dict[str, Any], list[str], int]:
+    """Split optional YAML front matter; returns (metadata, remaining lines, first line no)."""
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        return {}, lines, 1
+    for i in range(1, len(lines)):
+        if lines[i].strip() in ("---", "..."):
+            try:
+                meta = yaml.safe_load("\n".join(lines[1:i])) or {}
+            except yaml.YAMLError as error:
+                mark = getattr(error, "problem_mark", None)
+                line = mark.line + 2 if mark is not None else 1
+                raise TranscriptFormatError(
+                    "the front matter is not valid YAML",
+                    file=path,
+                    line=line,
+                    fix="write it as 'key: value' lines between two '---' lines",
+                ) from None
+            if not isinstance(meta, dict):
+                raise TranscriptFormatError(
+                    "the front matter is not a mapping of keys to values",
+                    file=path,
+                    line=2,
+                    fix="write it as 'key: value' lines between two '---' lines",
+                )
+            return _plain(meta), lines[i + 1 :], i + 2
+    return {}, lines, 1
+
+
+def _plain(value: Any) -> Any:
+    """Metadata as JSON-friendly values: dates become ISO strings."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return value.isoformat()
+    return value
+
+
+def read_text(path: Path, known: Iterable[str] = ()) -> RawTranscript:
+    """`.txt` / `.md`: labels at line starts, Otter/Rev headers, optional YAML front matter."""
+    text, encoding = decode(path.read_bytes(), path)
+    metadata, lines, first = _front_matter(text, path)
+    numbers = range(first, first + len(lines))
+    return RawTranscript(turns_from_lines(lines, numbers, known, path), metadata, encoding)
+
+
+# --- DOCX -----------------------------------------------------------------------------
+
+_SPEAKER_HEADERS = {"speaker", "name", "speaker name", "participant", "person", "who"}
+_TEXT_HEADERS = {
+    "text",
+    "utterance",
+    "transcript",
+    "content",
+    "speech",
+    "transcription",
+    "dialogue",
+    "what was said",
+}
+_START_HEADERS = {
+    "start",
+    "start time",
+    "start_time",
+    "begin",
+    "time",
+    "timestamp",
+    "from",
+    "in",
+    "start (s)",
+    "time stamp",
+}
+_END_HEADERS = {"end", "end time", "end_time", "stop", "to", "out", "end (s)"}
+
+
+def _header_index(header: Sequence[str], names: set[str]) -> int | None:
+    for i, cell in enumerate(header):
+        if " ".join(str(cell or "").strip().casefold().split()) in names:
+            return i
+    return None
+
+
+def read_docx(path: Path, known: Iterable[str] = ()) -> RawTranscript:
+    """`.docx`: paragraphs as lines with the text rules; speaker/text tables as turns."""
+    from docx import Document
+    from docx.opc.exceptions import PackageNotFoundError
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    try:
+        document = Document(str(path))
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as error:
+        raise TranscriptFormatError(
+            f"not a readable Word document ({type(error).__name__})",
+            file=path,
+            fix="open it in Word or LibreOffice and save it again as .docx",
+        ) from None
+    except Exception as error:  # lxml's XMLSyntaxError and friends
+        if type(error).__module__.startswith("lxml"):
+            raise TranscriptFormatError(
+                "the Word document's XML is broken",
+                file=path,
+                fix="open it in Word or LibreOffice and save it again as .docx",
+            ) from None
+        raise
+    known = list(known)
+    lines: list[str] = []
+    numbers: list[int] = []
+    table_turns: list[RawTurn] = []
+    paragraph_no = 0
+    for block in document.iter_inner_content():
+        if isinstance(block, Paragraph):
+            paragraph_no += 1
+            for part in block.text.split("\n"):
+                lines.append(part)
+                numbers.append(paragraph_no)
+        elif isinstance(block, Table):
+            rows = [[cell.text.strip() for cell in row.cells] for row in block.rows]
+            found = _table_turns(rows)
+            if found is None:
+                for row in rows:
+                    paragraph_no += 1
+                    lines.append(" ".join(dict.fromkeys(c for c in row if c)))
+                    numbers.append(paragraph_no)
+            else:
+                table_turns.extend(found)
+    if table_turns and not any(line.strip() for line in lines):
+        return RawTranscript(table_turns)
+    if table_turns:
+        warn(
+            "both paragraphs and a speaker table found; reading the table",
+            file=path,
+            fix="keep the transcript in one layout",
+        )
+        return RawTranscript(table_turns)
+    if not any(line.strip() for line in lines):
+        raise TranscriptFormatError(
+            "the document holds no text", file=path, fix="check that this is the transcript"
+        )
+    return RawTranscript(turns_from_lines(lines, numbers, known, path))
+
+
+def _table_turns(rows: list[list[str]]) -> list[RawTurn] | None:
+    """Turns from a table whose header names a speaker and a text column, else None."""
+    if len(rows) < 2:
+        return None
+    header = rows[0]
+    speaker_col = _header_index(header, _SPEAKER_HEADERS)
+    text_col = _header_index(header, _TEXT_HEADERS)
+    if speaker_col is None or text_col is None:
+        return None
+    start_col = _header_index(header, _START_HEADERS)
+    end_col = _header_index(header, _END_HEADERS)
+    turns: list[RawTurn] = []
+    for number, row in enumerate(rows[1:], start=2):
+        text = row[text_col].strip()
+        speaker = row[speaker_col].strip().rstrip(":").strip()
+        if not text and not speaker:
+            continue
+        turns.append(
+            RawTurn(
+                speaker or (turns[-1].label if turns else UNKNOWN_SPEAKER),
+                text,
+                number,
+                start=_time_value(row[start_col]) if start_col is not None else None,
+                end=_time_value(row[end_col]) if end_col is not None else None,
+            )
+        )
+    return turns
+
+
+# --- WebVTT and SubRip ----------------------------------------------------------------
+
+_CUE_TIME = r"(?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3}"
+_TIMING = re.compile(rf"^\s*(?P<start>{_CUE_TIME})\s*-->\s*(?P<end>{_CUE_TIME})(?:\s.*)?$")
+_VOICE = re.compile(r"<v(?:\.[\w.\-]+)?\s+(?P<name>[^>]+)>", re.IGNORECASE)
+_TAG = re.compile(r"</?[a-zA-Z][^>]*>|<\d[\d:.]*>")
+
+
+@dataclass
+class _Cue:
+    line: int
+    start: float | None
+    end: float | None
+    lines: list[str]
+
+
+def _blocks(lines: list[str], first: int = 1) -> Iterable[tuple[int, list[str]]]:
+    """Blank-line separated blocks with the line number of their first line."""
+    block: list[str] = []
+    start = first
+    for number, line in enumerate(lines, start=first):
+        if line.strip():
+            if not block:
+                start = number
+            block.append(line)
+        elif block:
+            yield start, block
+            block = []
+    if block:
+        yield start, block
+
+
+def _cues(lines: list[str], path: Path, first: int) -> list[_Cue]:
+    cues: list[_Cue] = []
+    for start, block in _blocks(lines, first):
+        head = block[0].strip()
+        if head.startswith(("NOTE", "STYLE", "REGION")) and "-->" not in head:
+            continue
+        timing_at = next((i for i, line in enumerate(block) if "-->" in line), None)
+        if timing_at is None:
+            if cues:  # a cue text with a blank line inside: continue the previous cue
+                cues[-1].lines.extend(block)
+                continue
+            raise TranscriptFormatError(
+                "a cue has no timing line",
+                file=path,
+                line=start,
+                fix="each cue needs a line like '00:00:01.000 --> 00:00:04.000'",
+            )
+        timing = _TIMING.match(block[timing_at])
+        if timing is None:
+            raise TranscriptFormatError(
+                "the cue timing is not readable",
+                file=path,
+                line=start + timing_at,
+                fix="write it as 'HH:MM:SS.mmm --> HH:MM:SS.mmm'",
+            )
+        cues.append(
+            _Cue(
+                start + timing_at + 1,
+                parse_time(timing["start"]),
+                parse_time(timing["end"]),
+                block[timing_at + 1 :],
+            )
+        )
+    return cues
+
+
+def _cue_parts(cue: _Cue) -> list[tuple[str | None, str]]:
+    """(voice, text) pieces of one cue: a `<v Name>` tag starts a new piece."""
+    pieces: list[tuple[str | None, str]] = []
+    for line in cue.lines:
+        spans = list(_VOICE.finditer(line))
+        if not spans:
+            pieces.append((None, line))
+            continue
+        if spans[0].start() > 0 and line[: spans[0].start()].strip():
+            pieces.append((None, line[: spans[0].start()]))
+        for i, span in enumerate(spans):
+            end = spans[i + 1].start() if i + 1 < len(spans) else len(line)
+            pieces.append((span["name"].strip(), line[span.end() : end]))
+    return [(voice, " ".join(html.unescape(_TAG.sub("", text)).split())) for voice, text in pieces]
+
+
+def _merge_cues(cues: list[_Cue], known: Iterable[str], path: Path) -> list[RawTurn]:
+    """Consecutive cue pieces of one speaker merge into one turn joined by spaces."""
+    pieces: list[tuple[_Cue, str | None, str]] = [
+        (cue, voice, text) for cue in cues for voice, text in _cue_parts(cue) if text or voice
+    ]
+    prefix_labels = find_labels(
+        [text for _, voice, text in pieces if voice is None], known, separate_blocks=True
+    )
+    prefixes = iter(prefix_labels)
+    turns: list[RawTurn] = []
+    for cue, voice, text in pieces:
+        label = voice
+        if voice is None:
+            found = next(prefixes)
+            if found is not None:
+                label, text = found.label, found.text
+        if label is None and not turns:
+            warn(
+                "a cue before the first speaker kept as an UNKNOWN turn",
+                file=path,
+                line=cue.line,
+                fix="add a speaker to the cue if a person said it",
+            )
+            label = "UNKNOWN"
+        if label is None or (turns and turns[-1].label == label):
+            turn = turns[-1]
+            turn.text = f"{turn.text} {text}".strip()
+            turn.end = cue.end if cue.end is not None else turn.end
+            continue
+        turns.append(RawTurn(label, text, cue.line, start=cue.start, end=cue.end))
+    if not any(turn.label != "UNKNOWN" for turn in turns):
+        raise _no_labels(path)
+    return turns
+
+
+def read_vtt(path: Path, known: Iterable[str] = ()) -> RawTranscript:
+    """`.vtt`: speakers from `<v Name>` voice tags (Teams) or `Name:` prefixes (Zoom)."""
+    text, encoding = decode(path.read_bytes(), path)
+    lines = text.split("\n")
+    if not lines[0].lstrip().startswith("WEBVTT"):
+        raise TranscriptFormatError(
+            "the WEBVTT header is missing",
+            file=path,
+            line=1,
+            fix="a WebVTT file starts with the line 'WEBVTT'; or save it with the suffix .srt",
+        )
+    header_end = next((i for i, line in enumerate(lines) if not line.strip()), len(lines))
+    cues = _cues(lines[header_end:], path, header_end + 1)
+    return RawTranscript(_merge_cues(cues, known, path), encoding=encoding)
+
+
+def read_srt(path: Path, known: Iterable[str] = ()) -> RawTranscript:
+    """`.srt`: numbered cues, speakers as `NAME:` prefixes; unlabelled cues continue."""
+    text, encoding = decode(path.read_bytes(), path)
+    cues = _cues(text.split("\n"), path, 1)
+    if not cues:
+        raise TranscriptFormatError(
+            "no subtitle cues found",
+            file=path,
+            line=1,
+            fix="check that this is a SubRip (.srt) file",
+        )
+    return RawTranscript(_merge_cues(cues, known, path), encoding=encoding)
+
+
+# --- CSV and XLSX ---------------------------------------------------------------------
+
+
+def _time_value(value: Any) -> float | None:
+    """Seconds from a number, `HH:MM:SS(.mmm)` text, or a spreadsheet time."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, dt.time):
+        return value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    text = str(value).strip().strip("[]()")
+    try:
+        return parse_time(text) if ":" in text else float(text.replace(",", "."))
+    except ValueError:
+        return None
+
+
+def _table_rows(rows: list[tuple[int, list[Any]]], path: Path) -> list[RawTurn]:
+    """Turns from (line, cells) rows whose first row is the header."""
+    if not rows:
+        raise TranscriptFormatError(
+            "the table is empty",
+            file=path,
+            line=1,
+            fix="the first row names the columns speaker and text",
+        )
+    header_line, header = rows[0]
+    names = [str(cell or "") for cell in header]
+    speaker_col = _header_index(names, _SPEAKER_HEADERS)
+    text_col = _header_index(names, _TEXT_HEADERS)
+    missing = [name for name, col in (("speaker", speaker_col), ("text", text_col)) if col is None]
+    if missing:
+        raise TranscriptFormatError(
+            f"no {' and no '.join(missing)} column in the header",
+            file=path,
+            line=header_line,
+            fix="name the columns 'speaker' and 'text' (optional 'start', 'end')",
+        )
+    start_col = _header_index(names, _START_HEADERS)
+    end_col = _header_index(names, _END_HEADERS)
+    turns: list[RawTurn] = []
+
+    def cell(row: list[Any], col: int | None) -> Any:
+        return row[col] if col is not None and col < len(row) else None
+
+    for line, row in rows[1:]:
+        speaker = str(cell(row, speaker_col) or "").strip()
+        text = str(cell(row, text_col) or "").replace("\r\n", "\n").strip()
+        if not speaker and not text:
+            continue
+        if not speaker:
+            if not turns:
+                warn(
+                    "a row without a speaker kept as an UNKNOWN turn",
+                    file=path,
+                    line=line,
+                    fix="fill in the speaker column",
+                )
+            speaker = turns[-1].label if turns else UNKNOWN_SPEAKER
+        turns.append(
+            RawTurn(
+                speaker,
+                text,
+                line,
+                start=_time_value(cell(row, start_col)),
+                end=_time_value(cell(row, end_col)),
+            )
+        )
+    if not turns:
+        raise TranscriptFormatError(
+            "the table has no rows with text",
+            file=path,
+            line=header_line + 1,
+            fix="add one row per turn",
+        )
+    return turns
+
+
+def read_csv(path: Path, known: Iterable[str] = ()) -> RawTranscript:
+    """`.csv`: one row a turn with columns speaker, text, optional start and end."""
+    text, encoding = decode(path.read_bytes(), path)
+    sample = text[:20000]
+    try:
+        dialect: Any = csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text), dialect)
+    rows: list[tuple[int, list[Any]]] = []
+    line = 1
+    try:
+        for row in reader:
+            rows.append((line, row))
+            line = reader.line_num + 1
+    except csv.Error as error:
+        raise TranscriptFormatError(
+            f"broken CSV ({error})",
+            file=path,
+            line=reader.line_num,
+            fix="check the quoting of that row",
+        ) from None
+    return RawTranscript(_table_rows(rows, path), encoding=encoding)
+
+
+def read_xlsx(path: Path, known: Iterable[str] = ()) -> RawTranscript:
+    """`.xlsx`: the first sheet, one row a turn, like `.csv`."""
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        raise TranscriptFormatError(
+            f"not a readable Excel workbook ({type(error).__name__})",
+            file=path,
+            fix="open it in Excel or LibreOffice and save it again as .xlsx",
+        ) from None
+    try:
+        sheet = workbook.worksheets[0]
+        rows = [
+            (number, list(row))
+            for number, row in enumerate(sheet.iter_rows(values_only=True), start=1)
+        ]
+    finally:
+        workbook.close()
+    return RawTranscript(_table_rows(rows, path))
+
+
+READERS: dict[str, Callable[[Path, Iterable[str]], RawTranscript]] = {
+    ".txt": read_text,
+    ".md": read_text,
+    ".docx": read_docx,
+    ".vtt": read_vtt,
+    ".srt": read_srt,
+    ".csv": read_csv,
+    ".xlsx": read_xlsx,
+}

@@ -1,0 +1,39 @@
+"""Shared fixtures: the spaCy pipeline is loaded once per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "transcripts_sample"
+DATA = Path(__file__).resolve().parent / "data"
+SHARED = ROOT.parent / "shared"
+QMSUM = SHARED / "corpora" / "qmsum"
+
+needs_qmsum = pytest.mark.skipif(
+    not QMSUM.is_dir(),
+    reason="../shared/corpora/qmsum is not present (it exists only in the team's workspace)",
+)
+
+
+@pytest.fixture(scope="session")
+def nlp():
+    from qualcode.nlp import load_pipeline
+
+    return load_pipeline()
+
+
+@pytest.fixture(scope="session")
+def sample_transcripts():
+    import qualcode as qc
+
+    return qc.read_transcripts(SAMPLE)
+
+
+@pytest.fixture(scope="session")
+def sample_segments(sample_transcripts, nlp):
+    import qualcode as qc
+
+    return qc.segment(sample_transcripts, "sentence", nlp=nlp)
