@@ -81,9 +81,9 @@ def test_colon_inside_a_turn_is_not_a_label(sample_transcripts: list[qc.Transcri
 
 def test_front_matter_is_metadata(sample_transcripts: list[qc.Transcript]) -> None:
     group1 = by_id(sample_transcripts)["group1"]
-    assert group1.metadata["group"] == "FG1"
+    assert group1.metadata["group"] == "group1"
     assert group1.metadata["date"] == "2022-03-14"
-    assert group1.group == "FG1"
+    assert group1.metadata["session"] == "Focus group 1"
     assert group1.turns[0].line == 10
 
 

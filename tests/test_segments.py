@@ -43,7 +43,7 @@ def test_segment_ids_and_fields(sample_transcripts, sample_segments) -> None:
     assert first.id == "group1:0:0"
     assert (first.transcript_id, first.group, first.speaker, first.role, first.turn) == (
         "group1",
-        "FG1",
+        "group1",
         "MODERATOR",
         "moderator",
         0,

@@ -30,6 +30,7 @@ _TIMED_HEADER = re.compile(rf"^{_NAME}[ \t]+(?P<trail>{_TIME})[ \t]*$")
 _BOLD = re.compile(r"^(\*\*|__)(?P<inner>.+?)\1(?P<rest>.*)$")
 _TIME_IN_PARENS = re.compile(rf"[ \t]*[\[(](?P<time>{_TIME})[\])]$")
 
+_USERNAME = re.compile(r"^[^\W\d_][\w.\-]*[\w]$")
 PARTICLES = frozenset(
     [
         "van",
@@ -109,6 +110,7 @@ class LabelMatch:
     start: float | None
     header_only: bool
     strong: bool
+    end: float | None = None
 
 
 def parse_time(value: str | None) -> float | None:
@@ -132,15 +134,20 @@ def is_moderator_label(label: str) -> bool:
     return bool(MODERATOR_LABEL.match(label_key(label)))
 
 
-def _name_shape(name: str) -> tuple[bool, bool]:
-    """(plausible, strong) for a candidate name by its capitalisation."""
+def _name_shape(name: str, lenient: bool = False) -> tuple[bool, bool]:
+    """(plausible, strong) for a candidate name by its capitalisation.
+
+    `lenient` (cue prefixes of captions) also accepts a lower-case user name (`bence.toth`).
+    """
     outside = re.sub(_PAREN, " ", name).split()
     if not outside:
         return False, False
+    if lenient and len(outside) == 1 and _USERNAME.match(outside[0]):
+        return True, False
     for i, word in enumerate(outside):
         first = re.sub(r"^[a-z]{1,3}['’](?=\w)", "", word)[0]  # d'Entremont, l'Anglais
-        if first.isupper() or first.isdigit():
-            continue
+        if first.isupper() or first.isdigit() or (i > 0 and any(c.isupper() for c in word)):
+            continue  # capitalised, a number, or camel case inside a name (Zsófia's iPhone)
         if i > 0 and word.casefold() in PARTICLES:
             continue
         return False, False
@@ -151,7 +158,7 @@ def _name_shape(name: str) -> tuple[bool, bool]:
     return True, all_caps or several_words or has_digit or "(" in name
 
 
-def match_label(line: str) -> LabelMatch | None:
+def match_label(line: str, lenient: bool = False) -> LabelMatch | None:
     """The speaker label at the start of `line`, if the line's shape allows one."""
     stripped = line.strip()
     bold = _BOLD.match(stripped)
@@ -167,7 +174,7 @@ def match_label(line: str) -> LabelMatch | None:
         paren_time = _TIME_IN_PARENS.search(name)
         if paren_time and time_text is None:
             time_text, name = paren_time["time"], name[: paren_time.start()].strip()
-        plausible, strong = _name_shape(name)
+        plausible, strong = _name_shape(name, lenient and not header_only)
         if not plausible or label_key(name) in NOT_LABELS:
             continue
         text = "" if header_only else found["text"].strip()
@@ -193,7 +200,7 @@ def find_labels(
     label (or at the top). `separate_blocks` says every line is its own block (cue texts).
     """
     known_keys = {label_key(k) for k in known}
-    candidates = [match_label(line) for line in lines]
+    candidates = [match_label(line, lenient=separate_blocks) for line in lines]
     counts = Counter(label_key(c.label) for c in candidates if c is not None)
 
     def sure(candidate: LabelMatch) -> bool:

@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from .errors import TranscriptFormatError, warn
-from .labels import find_labels, parse_time
+from .labels import LabelMatch, find_labels, parse_time
 
 UNKNOWN_SPEAKER = "UNKNOWN"
 
@@ -104,10 +104,32 @@ def decode(data: bytes, path: Path) -> tuple[str, str]:
     return text.replace("\r\n", "\n").replace("\r", "\n"), encoding
 
 
+# How common a letter is in the languages written in Western (cp1252) and Central European
+# (cp1250) code pages: it breaks ties that charset-normalizer leaves between them.
+_LETTER_WEIGHT = {
+    **dict.fromkeys("èà", 4.0), **dict.fromkeys("éáóíúöüäç", 0.0), **dict.fromkeys("ñ", 2.0),
+    **dict.fromkeys("êâôîëïøåæ", 1.0), **dict.fromkeys("ûùòì", 0.5), **dict.fromkeys("õã", 0.3),
+    **dict.fromkeys("ő", 3.0), **dict.fromkeys("ű", 1.5), **dict.fromkeys("čřěšžłąęśćńż", 2.0),
+    **dict.fromkeys("ůťďňźăşţľ", 1.0), **dict.fromkeys("ŕĺ", 0.1),
+}
+
+
+def _letter_score(text: str) -> float:
+    return sum(_LETTER_WEIGHT.get(char, 0.0) for char in text.casefold() if ord(char) > 127)
+
+
 def _detect(data: bytes, path: Path) -> tuple[str, str]:
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
+    matches = list(from_bytes(data))
+    best = matches[0] if matches else None
+    if best is not None:
+        tied = [m for m in matches if (m.percent_chaos, m.percent_coherence) ==
+                (best.percent_chaos, best.percent_coherence)]
+        preference = ["cp1252", "cp1250", "iso8859_2", "cp1257"]
+        tied.sort(key=lambda m: (-_letter_score(str(m)), preference.index(m.encoding)
+                                 if m.encoding in preference else len(preference)))
+        best = tied[0]
     if best is None or best.encoding is None:
         raise TranscriptFormatError(
             "the file is not text in any known encoding",
@@ -139,6 +161,7 @@ def turns_from_lines(
 ) -> list[RawTurn]:
     """Group lines into turns at speaker labels; other lines continue the current turn."""
     labels = find_labels(lines, known)
+    timing_headers(lines, labels)
     if not any(labels):
         raise _no_labels(path)
     turns: list[RawTurn] = []
@@ -150,9 +173,11 @@ def turns_from_lines(
         parts.clear()
 
     for line, number, label in zip(lines, line_numbers, labels):
+        if label is _CONSUMED:
+            continue
         if label is not None:
             close()
-            turns.append(RawTurn(label.label, "", number, start=label.start))
+            turns.append(RawTurn(label.label, "", number, start=label.start, end=label.end))
             if label.text:
                 parts.append(label.text)
             continue
@@ -170,6 +195,29 @@ def turns_from_lines(
         parts.append(stripped)
     close()
     return turns
+
+
+_TIMING_LINE = re.compile(
+    r"^\s*(?P<start>\d+:\d+:\d+(?:[.,]\d+)?)\s*-->\s*(?P<end>\d+:\d+:\d+(?:[.,]\d+)?)\s*$"
+)
+
+
+def timing_headers(lines: Sequence[str], labels: list[LabelMatch | None]) -> None:
+    """The Microsoft Stream / older Teams layout: a `0:0:0.0 --> 0:0:4.56` line, then the
+    speaker's name alone on a line, then the text. Marks the name as a label (in place)."""
+    for i in range(len(lines) - 2):
+        timing = _TIMING_LINE.match(lines[i])
+        name = lines[i + 1].strip()
+        if not timing or not name or labels[i + 1] is not None:
+            continue
+        if len(name) > 60 or len(name.split()) > 6 or name[-1] in ".?!":
+            continue
+        labels[i] = _CONSUMED
+        labels[i + 1] = LabelMatch(name, "", parse_time(timing["start"]), True, True,
+                                   parse_time(timing["end"]))
+
+
+_CONSUMED = LabelMatch("", "", None, True, True)
 
 
 def _front_matter(text: str, path: Path) -> tuple[dict[str, Any], list[str], int]:
@@ -577,12 +625,9 @@ def _table_rows(rows: list[tuple[int, list[Any]]], path: Path) -> list[RawTurn]:
 def read_csv(path: Path, known: Iterable[str] = ()) -> RawTranscript:
     """`.csv`: one row a turn with columns speaker, text, optional start and end."""
     text, encoding = decode(path.read_bytes(), path)
-    sample = text[:20000]
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
+    header = text.split("\n", 1)[0]
+    delimiter = max(",;\t|", key=header.count)
+    reader = csv.reader(io.StringIO(text), csv.excel, delimiter=delimiter)
     rows: list[tuple[int, list[Any]]] = []
     line = 1
     try:
