@@ -11,8 +11,11 @@ from typing import Annotated, Any
 
 import typer
 
+from .anonymize import AnonymizeSettings
+from .codebook import CodebookProblems, load_codebook, write_codebook
+from .config import CONFIG_FILE, RunConfig, load_config
 from .errors import QualcodeError
-from .pipeline import run_segments
+from .pipeline import run, run_anonymize, run_code, run_segments
 from .segments import UNITS
 
 app = typer.Typer(
@@ -58,6 +61,10 @@ def reports_errors(command: Callable[..., None]) -> Callable[..., None]:
         warnings.showwarning = _show_warning
         try:
             command(*args, **kwargs)
+        except CodebookProblems as problems:
+            for problem in problems.problems:
+                typer.echo(f"Error: {problem}", err=True)
+            raise typer.Exit(1) from None
         except QualcodeError as error:
             typer.echo(f"Error: {error}", err=True)
             raise typer.Exit(1) from None
@@ -97,6 +104,181 @@ def segments_command(
         f"→ {counts['segments']} {unit} segments in {out}",
         err=True,
     )
+
+
+@app.command("run")
+@reports_errors
+def run_command(
+    transcripts: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Transcript files or folders; default: from qualcode.yaml."),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Settings file (default: ./qualcode.yaml).")
+    ] = None,
+    codebook: Annotated[
+        Path | None, typer.Option("--codebook", help="Codebook (.yaml, .csv, .xlsx).")
+    ] = None,
+    roster: RosterOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output folder (default out/).")] = None,
+    private: Annotated[
+        Path | None,
+        typer.Option(
+            "--private", help="Folder for the key and review files (default private/ beside out/)."
+        ),
+    ] = None,
+    unit: Annotated[
+        str | None, typer.Option("--unit", help="sentence | turn (default: the codebook's unit).")
+    ] = None,
+    no_anonymize: Annotated[
+        bool,
+        typer.Option(
+            "--no-anonymize", help="Analyse the transcripts as written, without anonymising."
+        ),
+    ] = False,
+    formats: Annotated[
+        str | None, typer.Option("--format", help="Reports to write, comma-separated: md,json.")
+    ] = None,
+    model: ModelOpt = None,
+) -> None:
+    """Run the whole analysis: read, anonymise, segment, code, build themes, write reports.
+
+    With no arguments, reads qualcode.yaml in the current folder.
+    """
+    if config is not None or (not transcripts and Path(CONFIG_FILE).is_file()):
+        settings = load_config(config or CONFIG_FILE)
+    else:
+        settings = RunConfig()
+    settings = settings.with_options(
+        transcripts=transcripts,
+        codebook=codebook,
+        roster=roster,
+        out=out,
+        private=private,
+        unit=unit,
+        formats=formats,
+        model=model,
+        anonymize=False if no_anonymize else None,
+    )
+    result = _with_progress(lambda stage: run(settings, stage))
+    totals = result.themes.totals if result.themes else {}
+    typer.echo(
+        f"{totals.get('transcripts', 0)} transcripts, {totals.get('participants', 0)} "
+        f"participants, {totals.get('segments', 0)} segments, "
+        f"{totals.get('coded_segments', 0)} coded → {result.out}",
+        err=True,
+    )
+
+
+def _with_progress(work: Callable[[Callable[[str], None]], Any]) -> Any:
+    """Run `work(on_stage)` with a rich progress display on a terminal, quietly otherwise."""
+    if not sys.stderr.isatty():
+        return work(lambda stage: None)
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True
+    ) as progress:
+        task = progress.add_task("starting", total=None)
+        return work(lambda stage: progress.update(task, description=stage))
+
+
+@app.command("code")
+@reports_errors
+def code_command(
+    transcripts: TranscriptsArg,
+    codebook: Annotated[Path, typer.Option("--codebook", help="Codebook (.yaml, .csv, .xlsx).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write into.")],
+    roster: RosterOpt = None,
+    unit: Annotated[
+        str | None, typer.Option("--unit", help="sentence | turn (default: the codebook's unit).")
+    ] = None,
+    model: ModelOpt = None,
+) -> None:
+    """Code transcripts as they are written (never anonymises).
+
+    Writes transcripts/<id>.txt, segments.csv, codings.csv and run.json into --out.
+    """
+    result = run_code(transcripts, codebook, out, roster=roster, unit=unit, model=model)
+    counts = result.info["counts"]
+    typer.echo(f"{counts['segments']} segments, {counts['codings']} codings → {out}", err=True)
+
+
+@app.command("anonymize")
+@reports_errors
+def anonymize_command(
+    transcripts: TranscriptsArg,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the anonymised transcripts.")],
+    roster: RosterOpt = None,
+    private: Annotated[
+        Path | None,
+        typer.Option(
+            "--private", help="Folder for key.csv and review.csv (default private/ beside --out)."
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", help="qualcode.yaml whose 'anonymize' settings (mask, keep, dates) apply."
+        ),
+    ] = None,
+    model: ModelOpt = None,
+) -> None:
+    """Anonymise transcripts with consistent pseudonyms; the key stays in --private.
+
+    Writes transcripts/<id>.txt and run.json into --out, key.csv and review.csv into the
+    private folder, then checks that no original name is left in --out.
+    """
+    settings = AnonymizeSettings.from_dict(load_config(config).anonymization if config else {})
+    result = run_anonymize(
+        transcripts, out, private=private, roster=roster, settings=settings, model=model
+    )
+    counts = result.info["anonymization"]
+    typer.echo(
+        f"{counts['replacements']} replacements, {counts['possible_misses']} possible "
+        f"misses to review → {out}",
+        err=True,
+    )
+
+
+codebook_app = typer.Typer(help="Check and convert codebooks.", no_args_is_help=True)
+app.add_typer(codebook_app, name="codebook")
+
+
+@codebook_app.command("check")
+@reports_errors
+def codebook_check(
+    codebook: Annotated[Path, typer.Argument(help="Codebook (.yaml, .csv, .xlsx).")],
+) -> None:
+    """Validate a codebook: print a summary, or every problem (exit code 1)."""
+    book = load_codebook(codebook)
+    summary = book.summary()
+    typer.echo(
+        f"{codebook.name}: {book.name} (version {book.version or '-'}): "
+        f"{summary['themes']} themes, {summary['subthemes']} subthemes, {summary['codes']} codes "
+        f"({summary['manual_only']} manual-only), {summary['rules']} rules — OK"
+    )
+
+
+@codebook_app.command("convert")
+@reports_errors
+def codebook_convert(
+    codebook: Annotated[Path, typer.Argument(help="Codebook to read (.yaml, .csv, .xlsx).")],
+    to: Annotated[str, typer.Option("--to", help="Format to write: yaml | csv | xlsx.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
+) -> None:
+    """Convert a codebook between YAML, CSV and XLSX."""
+    fmt = to.lower().lstrip(".")
+    if fmt not in ("yaml", "yml", "csv", "xlsx"):
+        raise QualcodeError(f"unknown codebook format '{to}'", fix="use yaml, csv or xlsx")
+    if output.suffix.lower().lstrip(".") != fmt:
+        output = output.with_suffix(f".{fmt}")
+    if output.resolve() == codebook.resolve():
+        raise QualcodeError(
+            "the output is the input codebook", file=output, fix="write to another file with -o"
+        )
+    write_codebook(load_codebook(codebook), output)
+    typer.echo(f"wrote {output}", err=True)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

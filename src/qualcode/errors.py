@@ -47,8 +47,16 @@ class RosterError(QualcodeError):
     """The participant roster is malformed."""
 
 
+class CodebookError(QualcodeError):
+    """A codebook cannot be read or is invalid."""
+
+
 class ModelNotFoundError(QualcodeError):
     """No installed spaCy pipeline matches the requested model."""
+
+
+class ConfigurationError(QualcodeError):
+    """The settings of a run are incomplete or contradictory."""
 
 
 class OutputError(QualcodeError):

@@ -32,72 +32,19 @@ _TIME_IN_PARENS = re.compile(rf"[ \t]*[\[(](?P<time>{_TIME})[\])]$")
 
 _USERNAME = re.compile(r"^[^\W\d_][\w.\-]*[\w]$")
 PARTICLES = frozenset(
-    [
-        "van",
-        "von",
-        "der",
-        "den",
-        "de",
-        "da",
-        "del",
-        "della",
-        "di",
-        "du",
-        "la",
-        "le",
-        "bin",
-        "ibn",
-        "al",
-        "el",
-        "ten",
-        "ter",
-        "y",
-        "of",
-        "and",
-        "the",
-    ]
+    """
+van von der den de da del della di du la le bin ibn al el ten ter y of and the
+""".split()
 )
 MODERATOR_LABEL = re.compile(
     r"^(?:co-?)?(?:moderator|facilitator|interviewer|mod|m|int|i|q|host|chair)\s*\d*$"
 )
 NOT_LABELS = frozenset(
-    [
-        "note",
-        "notes",
-        "nb",
-        "ps",
-        "example",
-        "examples",
-        "e.g",
-        "i.e",
-        "honestly",
-        "basically",
-        "summary",
-        "update",
-        "warning",
-        "edit",
-        "source",
-        "re",
-        "subject",
-        "answer",
-        "question",
-        "time",
-        "date",
-        "location",
-        "transcript",
-        "transcriber",
-        "also",
-        "so",
-        "well",
-        "okay",
-        "ok",
-        "yes",
-        "no",
-        "yeah",
-        "because",
-        "but",
-        "and",
-    ]
+    """
+note notes nb ps example examples e.g i.e honestly basically summary update warning edit
+source re subject answer question time date location transcript transcriber also so well
+okay ok yes no yeah because but and
+""".split()
 )
 
 

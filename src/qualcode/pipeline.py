@@ -6,17 +6,23 @@ import hashlib
 import json
 import platform
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import OutputError
+from .anonymize import AnonymizeSettings, anonymize, check_leaks
+from .codebook import Codebook, load_codebook
+from .coding import Codings, apply_codebook, write_codings
+from .config import RunConfig
+from .errors import ConfigurationError, OutputError
 from .files import atomic_write_text
-from .nlp import pipeline_info
+from .nlp import load_pipeline, pipeline_info
+from .reports import write_report
 from .roster import Roster, read_roster
 from .segments import Segments, segment, write_segments
+from .themes import ThemeReport, build_themes
 from .transcripts import (
     Transcript,
     find_roster,
@@ -33,6 +39,8 @@ class RunResult:
     out: Path
     transcripts: list[Transcript]
     segments: Segments
+    codings: Codings | None = None
+    themes: ThemeReport | None = None
     files: list[Path] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
@@ -56,6 +64,50 @@ def check_output_folder(out: Path, inputs: Iterable[Path]) -> None:
                 file=path,
                 fix="choose another folder with --out",
             )
+
+
+def check_private_folder(private: Path, out: Path) -> None:
+    """The key must never sit inside the output folder that is shared."""
+    private_resolved, out_resolved = private.resolve(), out.resolve()
+    if private_resolved == out_resolved or out_resolved in private_resolved.parents:
+        raise OutputError(
+            "the private folder is inside the output folder",
+            file=private,
+            fix="keep the key apart: choose --private outside --out",
+        )
+
+
+def run_anonymize(
+    transcripts: list[str | Path],
+    out: str | Path,
+    *,
+    private: str | Path | None = None,
+    roster: str | Path | Roster | None = None,
+    settings: AnonymizeSettings | None = None,
+    model: str | None = None,
+) -> RunResult:
+    """Anonymise transcripts: `transcripts/<id>.txt` into `out`, the key and review list
+    into the private folder (default `private/` beside `out`), then check for leaks."""
+    out = Path(out)
+    private_path = Path(private) if private else out.parent / "private"
+    files = transcript_files(transcripts)
+    check_output_folder(out, [Path(p) for p in transcripts] + files)
+    check_private_folder(private_path, out)
+    roster_obj = resolve_roster(transcripts, roster)
+    read = read_transcripts(files, roster=roster_obj)
+    result = anonymize(read, roster_obj, settings, key=private_path / "key.csv", model=model)
+    written = [write_transcript(t, out / "transcripts") for t in result.transcripts]
+    info = run_info(files, roster_obj, {"anonymize": True}, model)
+    info["counts"] = {
+        "transcripts": len(read),
+        "turns": sum(len(t.turns) for t in read),
+        "words": sum(t.word_count for t in read),
+    }
+    info["anonymization"] = result.counts
+    written.append(write_run_json(info, out))
+    written += result.write_private(private_path)
+    check_leaks(out, result.key)
+    return RunResult(out, result.transcripts, Segments([]), files=written, info=info)
 
 
 def sha256(path: Path) -> str:
@@ -108,7 +160,7 @@ def run_segments(
     }
     info["timings"] = {key: round(value, 3) for key, value in timings.items()}
     written.append(write_run_json(info, out))
-    return RunResult(out, read, segments, written, timings, info)
+    return RunResult(out, read, segments, files=written, timings=timings, info=info)
 
 
 def run_info(
@@ -137,3 +189,154 @@ def write_run_json(info: dict[str, Any], out: Path) -> Path:
     path = out / "run.json"
     atomic_write_text(path, json.dumps(info, indent=2, ensure_ascii=False) + "\n")
     return path
+
+
+Stage = Callable[[str], None]
+
+
+def _quiet(stage: str) -> None:
+    """Default progress callback: says nothing."""
+
+
+def run(config: RunConfig, on_stage: Stage = _quiet) -> RunResult:
+    """The whole job: read → (anonymise) → segment → code → themes → write `config.out`.
+
+    Writes `transcripts/<id>.txt`, `segments.csv`, `codings.csv`, `themes.json`, `report.md`
+    and `run.json`.
+    """
+    if not config.transcripts:
+        raise ConfigurationError(
+            "no transcripts given",
+            fix="name transcript files or folders, or set 'transcripts' in qualcode.yaml",
+        )
+    if config.codebook is None:
+        raise ConfigurationError(
+            "no codebook given", fix="pass --codebook, or set 'codebook' in qualcode.yaml"
+        )
+    files = transcript_files(list(config.transcripts))
+    check_output_folder(config.out, list(config.transcripts) + files)
+    if config.anonymize:
+        check_private_folder(config.private_folder, config.out)
+        anonymize_settings = AnonymizeSettings.from_dict(config.anonymization)
+    codebook = load_codebook(config.codebook)
+    unit = config.unit or codebook.unit
+    timings: dict[str, float] = {}
+
+    def timed(stage: str, work: Callable[[], Any]) -> Any:
+        on_stage(stage)
+        clock = time.perf_counter()
+        value = work()
+        timings[stage] = round(time.perf_counter() - clock, 3)
+        return value
+
+    roster = resolve_roster(list(config.transcripts), config.roster)
+    timed("load pipeline", lambda: load_pipeline(config.model))
+    transcripts = timed("read", lambda: read_transcripts(files, roster=roster))
+    anonymised = None
+    if config.anonymize:
+        anonymised = timed(
+            "anonymise",
+            lambda: anonymize(
+                transcripts,
+                roster,
+                anonymize_settings,
+                key=config.private_folder / "key.csv",
+                model=config.model,
+            ),
+        )
+        transcripts = anonymised.transcripts
+    segments = timed("segment", lambda: segment(transcripts, unit, model=config.model))
+    codings = timed("code", lambda: apply_codebook(segments, codebook, model=config.model))
+    themes = timed("themes", lambda: build_themes(codings, codebook))
+    on_stage("write")
+    written = write_analysis(config.out, transcripts, segments, codings, themes, config.formats)
+    info = run_info(
+        files,
+        roster,
+        {
+            "unit": unit,
+            "anonymize": config.anonymize,
+            "formats": list(config.formats),
+            "codebook": Path(config.codebook).name,
+        },
+        config.model,
+    )
+    info["codebook"] = {
+        "file": Path(config.codebook).name,
+        "name": codebook.name,
+        "version": codebook.version,
+        "sha256": codebook.sha256,
+        **codebook.summary(),
+    }
+    info["counts"] = {
+        **_counts(transcripts, segments),
+        "codings": len(codings),
+        "coded_segments": themes.totals["coded_segments"],
+        "participants": themes.totals["participants"],
+    }
+    if anonymised is not None:
+        info["anonymization"] = anonymised.counts
+    info["timings"] = timings
+    written.append(write_run_json(info, config.out))
+    if anonymised is not None:
+        anonymised.write_private(config.private_folder)
+        check_leaks(config.out, anonymised.key)
+    return RunResult(config.out, transcripts, segments, codings, themes, written, timings, info)
+
+
+def run_code(
+    transcripts: list[str | Path],
+    codebook: str | Path | Codebook,
+    out: str | Path,
+    *,
+    roster: str | Path | Roster | None = None,
+    unit: str | None = None,
+    model: str | None = None,
+) -> RunResult:
+    """Code transcripts as they are written (never anonymising) and write the codings.
+
+    Writes `transcripts/<id>.txt`, `segments.csv`, `codings.csv` and `run.json` into `out`.
+    """
+    out = Path(out)
+    files = transcript_files(transcripts)
+    check_output_folder(out, [Path(p) for p in transcripts] + files)
+    book = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
+    roster_obj = resolve_roster(transcripts, roster)
+    read = read_transcripts(files, roster=roster_obj)
+    segments = segment(read, unit or book.unit, model=model)
+    codings = apply_codebook(segments, book, model=model)
+    written = [write_transcript(t, out / "transcripts") for t in read]
+    written.append(write_segments(segments, out / "segments.csv"))
+    written.append(write_codings(codings, out / "codings.csv"))
+    info = run_info(files, roster_obj, {"unit": unit or book.unit, "anonymize": False}, model)
+    info["codebook"] = {"name": book.name, "version": book.version, "sha256": book.sha256}
+    info["counts"] = {**_counts(read, segments), "codings": len(codings)}
+    written.append(write_run_json(info, out))
+    return RunResult(out, read, segments, codings, None, written, {}, info)
+
+
+def _counts(transcripts: list[Transcript], segments: Segments) -> dict[str, int]:
+    return {
+        "transcripts": len(transcripts),
+        "turns": sum(len(t.turns) for t in transcripts),
+        "words": sum(t.word_count for t in transcripts),
+        "segments": len(segments),
+    }
+
+
+def write_analysis(
+    out: Path,
+    transcripts: list[Transcript],
+    segments: Segments,
+    codings: Codings,
+    themes: ThemeReport,
+    formats: tuple[str, ...],
+) -> list[Path]:
+    """Write the analysis files of a run into `out`."""
+    written = [write_transcript(t, out / "transcripts") for t in transcripts]
+    written.append(write_segments(segments, out / "segments.csv"))
+    written.append(write_codings(codings, out / "codings.csv"))
+    written.append(write_report(themes, out / "themes.json"))
+    if "md" in formats:
+        written.append(write_report(themes, out / "report.md"))
+    return written

@@ -107,10 +107,17 @@ def decode(data: bytes, path: Path) -> tuple[str, str]:
 # How common a letter is in the languages written in Western (cp1252) and Central European
 # (cp1250) code pages: it breaks ties that charset-normalizer leaves between them.
 _LETTER_WEIGHT = {
-    **dict.fromkeys("èà", 4.0), **dict.fromkeys("éáóíúöüäç", 0.0), **dict.fromkeys("ñ", 2.0),
-    **dict.fromkeys("êâôîëïøåæ", 1.0), **dict.fromkeys("ûùòì", 0.5), **dict.fromkeys("õã", 0.3),
-    **dict.fromkeys("ő", 3.0), **dict.fromkeys("ű", 1.5), **dict.fromkeys("čřěšžłąęśćńż", 2.0),
-    **dict.fromkeys("ůťďňźăşţľ", 1.0), **dict.fromkeys("ŕĺ", 0.1),
+    **dict.fromkeys("èà", 4.0),
+    **dict.fromkeys("éáóíúöüäç", 0.0),
+    **dict.fromkeys("ñ", 2.0),
+    **dict.fromkeys("êâôîëïøåæ", 1.0),
+    **dict.fromkeys("ûùòì", 0.5),
+    **dict.fromkeys("õã", 0.3),
+    **dict.fromkeys("ő", 3.0),
+    **dict.fromkeys("ű", 1.5),
+    **dict.fromkeys("čřěšžłąęśćńż", 2.0),
+    **dict.fromkeys("ůťďňźăşţľ", 1.0),
+    **dict.fromkeys("ŕĺ", 0.1),
 }
 
 
@@ -124,11 +131,19 @@ def _detect(data: bytes, path: Path) -> tuple[str, str]:
     matches = list(from_bytes(data))
     best = matches[0] if matches else None
     if best is not None:
-        tied = [m for m in matches if (m.percent_chaos, m.percent_coherence) ==
-                (best.percent_chaos, best.percent_coherence)]
+        tied = [
+            m
+            for m in matches
+            if (m.percent_chaos, m.percent_coherence)
+            == (best.percent_chaos, best.percent_coherence)
+        ]
         preference = ["cp1252", "cp1250", "iso8859_2", "cp1257"]
-        tied.sort(key=lambda m: (-_letter_score(str(m)), preference.index(m.encoding)
-                                 if m.encoding in preference else len(preference)))
+        tied.sort(
+            key=lambda m: (
+                -_letter_score(str(m)),
+                preference.index(m.encoding) if m.encoding in preference else len(preference),
+            )
+        )
         best = tied[0]
     if best is None or best.encoding is None:
         raise TranscriptFormatError(
@@ -213,8 +228,9 @@ def timing_headers(lines: Sequence[str], labels: list[LabelMatch | None]) -> Non
         if len(name) > 60 or len(name.split()) > 6 or name[-1] in ".?!":
             continue
         labels[i] = _CONSUMED
-        labels[i + 1] = LabelMatch(name, "", parse_time(timing["start"]), True, True,
-                                   parse_time(timing["end"]))
+        labels[i + 1] = LabelMatch(
+            name, "", parse_time(timing["start"]), True, True, parse_time(timing["end"])
+        )
 
 
 _CONSUMED = LabelMatch("", "", None, True, True)

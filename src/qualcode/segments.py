@@ -23,6 +23,14 @@ Unit = Literal["sentence", "turn"]
 UNITS: tuple[str, ...] = ("sentence", "turn")
 _BRACKETED = re.compile(r"\[[^\]]*\]|\([^)]*\)")
 _WORDISH = re.compile(r"\w")
+# pseudonym tags such as [Place 3], [Person B], [March 2022], [age 20–24] (not [laughs])
+_PSEUDONYM_TAG = re.compile(r"\[(?:[A-Z]|age )[^\]\n]{0,40}\]")
+
+
+def _as_name(match: re.Match[str]) -> str:
+    """A tag as a capitalised word of the same length, so that sentences split around it as
+    around a name (offsets stay the same)."""
+    return "X" + "x" * (len(match.group()) - 1)
 
 
 @dataclass(frozen=True)
@@ -171,7 +179,7 @@ def _strip(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _has_words(text: str) -> bool:
-    return bool(_WORDISH.search(_BRACKETED.sub("", text)))
+    return bool(_WORDISH.search(_BRACKETED.sub("", _PSEUDONYM_TAG.sub("X", text))))
 
 
 def sentence_spans(texts: Sequence[str], nlp: Language) -> Iterator[list[tuple[int, int]]]:
@@ -183,7 +191,8 @@ def sentence_spans(texts: Sequence[str], nlp: Language) -> Iterator[list[tuple[i
     enable = [component] if component != "parser" else ["tok2vec", "parser"]
     enable = [c for c in enable if c in nlp.pipe_names]
     with nlp.select_pipes(enable=enable):
-        for text, doc in zip(texts, nlp.pipe(texts, batch_size=256)):
+        plain = (_PSEUDONYM_TAG.sub(_as_name, text) for text in texts)
+        for text, doc in zip(texts, nlp.pipe(plain, batch_size=256), strict=True):
             if not text.strip():
                 yield []
                 continue
@@ -198,7 +207,11 @@ def _outside_brackets(text: str, starts: list[int]) -> list[int]:
     spaCy often splits `[laughs]` at its bracket; the notation stays with the sentence it
     follows.
     """
-    spans = [(m.start(), m.end()) for m in _BRACKETED.finditer(text)]
+    spans = [
+        (m.start(), m.end())
+        for m in _BRACKETED.finditer(text)
+        if not _PSEUDONYM_TAG.fullmatch(m.group())
+    ]
     moved: list[int] = []
     for start in starts:
         for left, right in spans:

@@ -1,0 +1,844 @@
+"""Pseudonymising transcripts: spans from `identifiers` become consistent pseudonyms.
+
+Each person has one pseudonym in every transcript and every run: participants from the
+roster's `pseudonym` column or `P01`, `P02`…, moderators `Moderator`, `Moderator 2`, people
+they mention `[Person A]`, `[Doctor B]`; places and organisations become numbered tags
+(`[Place 1]`, `[Hospital 1]`); dates and ages are generalised (`[March 2022]`,
+`[age 20–24]`). The key (original → pseudonym) and the review list go to a private folder
+with owner-only permissions; a leak check scans the output for every original in the key.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import string
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import QualcodeError
+from .files import atomic_write_text, csv_text
+from .identifiers import (
+    KEEP_WORDS,
+    MONTHS,
+    NAME_KINDS,
+    NER_KINDS,
+    ORDINARY_WORD_NAMES,
+    TITLES,
+    Identifier,
+    Lists,
+    detect_in_doc,
+    find_names,
+    merge_spans,
+    ner_pipeline,
+    person_key,
+    roster_names,
+)
+from .nlp import load_pipeline
+from .roster import Roster, read_roster
+from .transcripts import Transcript, Turn, render
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
+KEY_COLUMNS = ("original", "pseudonym", "kind", "transcripts")
+REVIEW_COLUMNS = (
+    "transcript_id",
+    "start",
+    "end",
+    "original",
+    "replacement",
+    "kind",
+    "detector",
+    "context",
+)
+LEAK_KINDS = (*NAME_KINDS, "email", "phone", "url", "postcode", "id")
+DATE_PRECISIONS = ("month", "year", "mask")
+_MONTH_NAMES = (
+    "January February March April May June July August September October November December"
+).split()
+
+
+class LeakError(QualcodeError):
+    """An original identifier is still in the output."""
+
+
+@dataclass(frozen=True)
+class AnonymizeSettings:
+    """How to anonymise: the project's lists, date precision and which entities to mask."""
+
+    mask: dict[str, str] = field(default_factory=dict)  # word → kind (always masked)
+    keep: tuple[str, ...] = ()  # words never masked
+    dates: str = "month"  # month | year | mask
+    ner_labels: tuple[str, ...] = ("PERSON", "GPE", "LOC", "FAC", "ORG", "DATE")
+    propagate: bool = True
+    proper_nouns: bool = True  # mask capitalised proper nouns that no other detector found
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> AnonymizeSettings:
+        data = dict(data or {})
+        mask = data.get("mask") or {}
+        if isinstance(mask, list):
+            mask = dict.fromkeys(mask, "organisation")
+        settings = cls(
+            mask={str(k): str(v) for k, v in mask.items()},
+            keep=tuple(str(k) for k in data.get("keep") or ()),
+            dates=str(data.get("dates", "month")),
+            ner_labels=tuple(data.get("ner_labels") or cls.ner_labels),
+            propagate=bool(data.get("propagate", True)),
+            proper_nouns=bool(data.get("proper_nouns", True)),
+        )
+        if settings.dates not in DATE_PRECISIONS:
+            raise QualcodeError(
+                f"unknown date precision '{settings.dates}'",
+                fix=f"use one of: {', '.join(DATE_PRECISIONS)}",
+            )
+        unknown = [label for label in settings.ner_labels if label not in NER_KINDS]
+        if unknown:
+            raise QualcodeError(
+                f"unknown entity label '{unknown[0]}'", fix=f"use some of: {', '.join(NER_KINDS)}"
+            )
+        return settings
+
+    @property
+    def lists(self) -> Lists:
+        return Lists(
+            {k: v for k, v in self.mask.items()}, frozenset(k.casefold() for k in self.keep)
+        )
+
+
+@dataclass(frozen=True)
+class KeyEntry:
+    """One row of `key.csv`: an original string and its pseudonym."""
+
+    original: str
+    pseudonym: str
+    kind: str
+    transcripts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """One row of `review.csv`; offsets are into the transcript text before anonymisation."""
+
+    transcript_id: str
+    start: int
+    end: int
+    original: str
+    replacement: str
+    kind: str
+    detector: str
+    context: str
+
+
+@dataclass
+class AnonymizationResult:
+    """Pseudonymised transcripts, the key, the review list and the possible misses."""
+
+    transcripts: list[Transcript]
+    key: list[KeyEntry]
+    review: list[Replacement]
+    misses: list[Replacement]
+
+    def write_private(self, folder: str | Path) -> list[Path]:
+        """Write `key.csv` and `review.csv` with owner-only permissions."""
+        folder = private_folder(folder)
+        key_path, review_path = folder / "key.csv", folder / "review.csv"
+        atomic_write_text(
+            key_path,
+            csv_text(
+                KEY_COLUMNS,
+                [(k.original, k.pseudonym, k.kind, ";".join(k.transcripts)) for k in self.key],
+            ),
+            mode=0o600,
+        )
+        rows = [
+            (
+                r.transcript_id,
+                r.start,
+                r.end,
+                r.original,
+                r.replacement,
+                r.kind,
+                r.detector,
+                r.context,
+            )
+            for r in [*self.review, *self.misses]
+        ]
+        atomic_write_text(review_path, csv_text(REVIEW_COLUMNS, rows), mode=0o600)
+        return [key_path, review_path]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        kinds: dict[str, int] = defaultdict(int)
+        for item in self.review:
+            kinds[item.kind] += 1
+        return {
+            "replacements": len(self.review),
+            "possible_misses": len(self.misses),
+            "key_entries": len(self.key),
+            **dict(sorted(kinds.items())),
+        }
+
+
+def private_folder(folder: str | Path) -> Path:
+    """Create the private folder (owner-only) and return it."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    return folder
+
+
+# --- pseudonyms -----------------------------------------------------------------------
+
+
+def _letters(n: int) -> str:
+    """0 → A, 25 → Z, 26 → AA."""
+    out = ""
+    n += 1
+    while n:
+        n, rest = divmod(n - 1, 26)
+        out = string.ascii_uppercase[rest] + out
+    return out
+
+
+def age_band(age: int) -> str:
+    low = age // 5 * 5
+    return f"[age {low}–{low + 4}]"
+
+
+def generalise_date(text: str, precision: str) -> str:
+    """`the 14th of March 2022` → `[March 2022]`; `2022-03-14` → `[March 2022]`."""
+    if precision == "mask":
+        return "[date]"
+    month = None
+    found = re.search(rf"\b({MONTHS})\b", text, re.IGNORECASE)
+    if found:
+        prefix = found.group(1)[:3].casefold()
+        month = next(m for m in _MONTH_NAMES if m[:3].casefold() == prefix)
+    year = re.search(r"\b(1[89]\d\d|20\d\d)\b", text)
+    numeric = re.fullmatch(r"\s*(\d{4})-(\d{2})-(\d{2})\s*", text) or re.fullmatch(
+        r"\s*(\d{1,2})[./](\d{1,2})[./](\d{2,4})\s*", text
+    )
+    if numeric and month is None:
+        parts = numeric.groups()
+        if len(parts[0]) == 4:
+            year_text, month_number = parts[0], int(parts[1])
+        else:
+            year_text = parts[2] if len(parts[2]) == 4 else f"20{parts[2]}"
+            month_number = int(parts[1])
+        if 1 <= month_number <= 12:
+            month = _MONTH_NAMES[month_number - 1]
+        year = re.search(r"\d{4}", year_text)
+    year_text = year.group(0) if year else ""
+    if precision == "year":
+        return f"[{year_text}]" if year_text else "[date]"
+    if month and year_text:
+        return f"[{month} {year_text}]"
+    if month:
+        return f"[{month}]"
+    return f"[{year_text}]" if year_text else "[date]"
+
+
+class Pseudonyms:
+    """Assigns and remembers pseudonyms, seeded from an existing key."""
+
+    def __init__(
+        self, roster: Roster | None, key: Sequence[KeyEntry] = (), dates: str = "month"
+    ) -> None:
+        self.dates = dates
+        self.by_original: dict[tuple[str, str], str] = {}
+        self.by_person: dict[str, str] = {}
+        self.tags: dict[tuple[str, str], str] = {}  # (tag kind, original casefold) → tag
+        self.counters: dict[str, int] = defaultdict(int)
+        self.parts: dict[str, str | None] = {}  # name part → pseudonym of a mentioned person
+        self.used: dict[str, set[str]] = defaultdict(set)
+        for entry in key:
+            self._remember(entry.original, entry.kind, entry.pseudonym)
+        self.roster = roster
+        self._roster_pseudonyms(roster)
+
+    def _remember(self, original: str, kind: str, pseudonym: str) -> None:
+        self.by_original[(kind, original.casefold())] = pseudonym
+        number = re.search(r"(\d+)\]?$", pseudonym)
+        letter = re.search(r" ([A-Z]+)\]$", pseudonym)
+        tag = pseudonym.strip("[]").rsplit(" ", 1)[0] if pseudonym.startswith("[") else kind
+        if pseudonym.startswith("P") and pseudonym[1:].isdigit():
+            self.counters["participant"] = max(self.counters["participant"], int(pseudonym[1:]))
+        elif pseudonym.startswith("Moderator"):
+            self.counters["moderator"] = max(
+                self.counters["moderator"], int(number.group(1)) if number else 1
+            )
+        elif letter:
+            index = sum((ord(c) - 64) * 26**i for i, c in enumerate(reversed(letter.group(1))))
+            self.counters[tag] = max(self.counters[tag], index)
+        elif number:
+            self.counters[tag] = max(self.counters[tag], int(number.group(1)))
+        self.used[kind].add(pseudonym)
+
+    def _roster_pseudonyms(self, roster: Roster | None) -> None:
+        if roster is None:
+            return
+        for entry in roster.entries:
+            names = [n for n in entry.names if n.strip()]
+            key = person_key(names, entry.pseudonym)
+            if key in self.by_person:
+                continue
+            known = next(
+                (
+                    self.by_original[(entry.role, n.casefold())]
+                    for n in names
+                    if (entry.role, n.casefold()) in self.by_original
+                ),
+                None,
+            )
+            if entry.pseudonym:
+                pseudonym = entry.pseudonym
+            elif known:
+                pseudonym = known
+            elif entry.role == "moderator":
+                self.counters["moderator"] += 1
+                count = self.counters["moderator"]
+                pseudonym = "Moderator" if count == 1 else f"Moderator {count}"
+            elif entry.role == "observer":
+                self.counters["observer"] += 1
+                pseudonym = f"Observer {self.counters['observer']}"
+            else:
+                pseudonym = self._next_participant()
+            self.by_person[key] = pseudonym
+
+    def _next_participant(self) -> str:
+        while True:
+            self.counters["participant"] += 1
+            pseudonym = f"P{self.counters['participant']:02d}"
+            if pseudonym not in self.used["participant"]:
+                return pseudonym
+
+    def speaker(self, turn: Turn, transcript_id: str) -> str:
+        """The pseudonym of a turn's speaker (unknown labels get one of their own)."""
+        if turn.speaker == "UNKNOWN":
+            return "UNKNOWN"
+        entry = self.roster.find(transcript_id, turn.speaker) if self.roster else None
+        if entry is not None:
+            return self.by_person[
+                person_key([n for n in entry.names if n.strip()], entry.pseudonym)
+            ]
+        key = f"label:{transcript_id}:{turn.speaker.casefold()}"
+        if key not in self.by_person:
+            if turn.role == "moderator":
+                self.counters["moderator"] += 1
+                count = self.counters["moderator"]
+                self.by_person[key] = "Moderator" if count == 1 else f"Moderator {count}"
+            else:
+                self.by_person[key] = self._next_participant()
+        return self.by_person[key]
+
+    def for_span(self, span: Identifier) -> str:
+        """The replacement text for an identifier."""
+        text = span.text
+        if span.kind in ("participant", "moderator", "observer") and span.person:
+            return self.by_person.get(span.person) or self._tag("person", "Person", text)
+        if span.kind == "date":
+            return generalise_date(text, self.dates)
+        if span.kind == "age":
+            number = re.search(r"\d+", text)
+            return age_band(int(number.group())) if number else "[age]"
+        if span.kind in ("email", "phone", "postcode"):
+            return f"[{span.kind}]"
+        if span.kind == "url":
+            return "[URL]"
+        if span.kind == "id":
+            return "[ID]"
+        if span.kind == "person":
+            return self._person(text)
+        if span.kind == "place":
+            return self._tag("place", "Place", text, numbered=True)
+        if span.kind == "organisation":
+            return self._tag("organisation", _organisation_tag(text), text, numbered=True)
+        return self._tag(span.kind, span.kind.capitalize(), text, numbered=True)
+
+    def _tag(self, kind: str, tag: str, original: str, numbered: bool = False) -> str:
+        key = (kind, _normal(original))
+        if key in self.by_original:
+            return self.by_original[key]
+        self.counters[tag] += 1
+        count = self.counters[tag]
+        pseudonym = f"[{tag} {count}]" if numbered else f"[{tag} {_letters(count - 1)}]"
+        self.by_original[key] = pseudonym
+        return pseudonym
+
+    def _person(self, text: str) -> str:
+        name = _normal(text)
+        if ("person", name) in self.by_original:
+            return self.by_original[("person", name)]
+        words = name.split()
+        title = (
+            words[0].rstrip(".")
+            if (words and words[0] in {t.rstrip(".") for t in TITLES})
+            or (words and words[0] + "." in TITLES)
+            else ""
+        )
+        parts = [w for w in words if w.rstrip(".") not in {t.rstrip(".") for t in TITLES}]
+        linked = {self.parts.get(p) for p in parts if p in self.parts}
+        linked.discard(None)
+        if len(linked) == 1:
+            pseudonym = linked.pop()
+        else:
+            tag = {
+                "dr": "Doctor",
+                "doctor": "Doctor",
+                "prof": "Professor",
+                "professor": "Professor",
+                "nurse": "Nurse",
+                "sister": "Nurse",
+            }.get(title, "Person")
+            pseudonym = self._tag("person-tag", tag, name)
+        self.by_original[("person", name)] = pseudonym
+        for part in parts:
+            if len(part) > 1:
+                if part in self.parts and self.parts[part] != pseudonym:
+                    self.parts[part] = None  # ambiguous: two people share this name
+                else:
+                    self.parts.setdefault(part, pseudonym)
+        return pseudonym
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.casefold().replace("’", "'").split())
+
+
+def _organisation_tag(text: str) -> str:
+    lowered = text.casefold()
+    for words, tag in (
+        (
+            (
+                "hospital",
+                "clinic",
+                "klinik",
+                "infirmary",
+                "medical centre",
+                "clinical centre",
+                "health centre",
+                "ward",
+            ),
+            "Hospital",
+        ),
+        (("university", "faculty", "college", "institute"), "University"),
+        (("school", "academy", "gymnasium", "kindergarten"), "School"),
+    ):
+        if any(word in lowered for word in words):
+            return tag
+    return "Organisation"
+
+
+# --- detection over a project ---------------------------------------------------------
+
+
+def _possible_misses(
+    doc: Doc, spans: Sequence[Identifier], lists: Lists
+) -> list[tuple[int, int, str]]:
+    covered = [(s.start, s.end) for s in spans]
+
+    def free(start: int, end: int) -> bool:
+        return not any(s < end and start < e for s, e in covered)
+
+    misses = []
+    for token in doc:
+        start, end = token.idx, token.idx + len(token.text)
+        if not free(start, end):
+            continue
+        lowered = token.text.casefold()
+        if (lowered in TITLES or lowered + "." in TITLES) and token.i + 1 < len(doc):
+            following = doc[token.i + 1]
+            if following.text[:1].isupper() and free(
+                following.idx, following.idx + len(following.text)
+            ):
+                misses.append(
+                    (
+                        start,
+                        following.idx + len(following.text),
+                        "possible miss: title followed by a name",
+                    )
+                )
+        elif any(c.isdigit() for c in token.text) and sum(c.isdigit() for c in token.text) >= 2:
+            misses.append((start, end, "possible miss: digits left visible"))
+        elif (
+            token.text[:1].isupper()
+            and not token.is_sent_start
+            and lowered not in KEEP_WORDS
+            and lowered not in lists.keep
+            and token.pos_ in ("PROPN", "NOUN", "ADJ")
+            and len(token.text) > 2
+            and not token.text.isupper()
+        ):
+            misses.append((start, end, "possible miss: capitalised word"))
+    return misses
+
+
+@dataclass
+class _Piece:
+    """A text to anonymise: a turn's text or a front-matter value."""
+
+    transcript: int
+    turn: int | None  # None: metadata
+    key: str  # metadata key
+    text: str
+    offset: int  # where the text starts in the original rendered transcript
+
+
+def anonymize(
+    transcripts: Sequence[Transcript],
+    roster: str | Path | Roster | None = None,
+    settings: AnonymizeSettings | None = None,
+    *,
+    key: str | Path | Sequence[KeyEntry] | None = None,
+    nlp: Language | None = None,
+    model: str | None = None,
+) -> AnonymizationResult:
+    """Pseudonymise transcripts consistently across the project.
+
+    `key` is an earlier `key.csv` (or its entries) whose pseudonyms are reused, so adding a
+    transcript later keeps everyone's pseudonym.
+    """
+    settings = settings or AnonymizeSettings()
+    if roster is not None and not isinstance(roster, Roster):
+        roster = read_roster(roster)
+    if isinstance(key, (str, Path)):
+        key = read_key(key) if Path(key).is_file() else []
+    pseudonyms = Pseudonyms(roster, key or [], settings.dates)
+    lists = settings.lists
+    names = roster_names(roster)
+    nlp = nlp or load_pipeline(model)
+    pieces = _pieces(transcripts)
+    with nlp.select_pipes(enable=ner_pipeline(nlp)):
+        docs = list(nlp.pipe((p.text for p in pieces), batch_size=256))
+    found = [
+        detect_in_doc(
+            doc,
+            names,
+            transcripts[piece.transcript].id,
+            lists,
+            settings.ner_labels,
+            settings.proper_nouns,
+        )
+        for piece, doc in zip(pieces, docs, strict=True)
+    ]
+    if settings.propagate:
+        found = _propagate(pieces, docs, found, transcripts)
+    return _rewrite(transcripts, pieces, docs, found, pseudonyms, lists)
+
+
+def _pieces(transcripts: Sequence[Transcript]) -> list[_Piece]:
+    pieces = []
+    for t_index, transcript in enumerate(transcripts):
+        text, offsets = render(transcript)
+        for key, value in transcript.metadata.items():
+            if isinstance(value, str) and value.strip():
+                position = text.find(f"{key}: ")
+                pieces.append(
+                    _Piece(
+                        t_index, None, key, value, position + len(key) + 2 if position >= 0 else -1
+                    )
+                )
+        for turn, offset in zip(transcript.turns, offsets, strict=True):
+            pieces.append(_Piece(t_index, turn.index, "", turn.text, offset))
+    return pieces
+
+
+def _name_parts(name: str) -> list[str]:
+    """The words of a multiword name that can name the person alone."""
+    words = name.split()
+    if len(words) < 2:
+        return []
+    return [
+        w
+        for w in words
+        if len(w) > 2
+        and w[0].isupper()
+        and w.casefold().rstrip(".") not in {t.rstrip(".") for t in TITLES}
+        and w.casefold() not in KEEP_WORDS
+        and w.casefold() not in ORDINARY_WORD_NAMES
+    ]
+
+
+def _ordinary_words(pieces: Sequence[_Piece]) -> set[str]:
+    """Every word the project's texts use in lower case."""
+    return {
+        w
+        for piece in pieces
+        for w in re.findall(r"\b[^\W\d_A-Z][^\W\d_]*\b", piece.text)
+        if w.islower()
+    }
+
+
+def _is_ordinary(span: Identifier, text: str, ordinary: set[str]) -> bool:
+    """A capitalised word at the start of a sentence that the project also uses in lower
+    case ("Recognition. Credits." / "recognition"): a word, not a name."""
+    return (
+        span.detector in ("ner", "propn")
+        and " " not in span.text
+        and span.kind in ("person", "place", "organisation")
+        and span.text.casefold() in ordinary
+        and span.text.casefold() not in ORDINARY_WORD_NAMES
+        and _starts_sentence(text, span.start)
+    )
+
+
+def _starts_sentence(text: str, start: int) -> bool:
+    before = text[:start].rstrip(" \t\"'“‘([")
+    return not before or before[-1] in ".!?\n…:-–—"
+
+
+def _propagate(
+    pieces: Sequence[_Piece],
+    docs: Sequence[Doc],
+    found: list[list[Identifier]],
+    transcripts: Sequence[Transcript],
+) -> list[list[Identifier]]:
+    """Drop sentence-initial ordinary words, then mask every occurrence in the project of a
+    name any detector flagged anywhere (case-sensitively: "Rose" does not flag "rose")."""
+    ordinary = _ordinary_words(pieces)
+    found = [
+        [s for s in spans if not _is_ordinary(s, piece.text, ordinary)]
+        for piece, spans in zip(pieces, found, strict=True)
+    ]
+    votes: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
+    for spans in found:
+        for span in spans:
+            if (
+                span.kind in NAME_KINDS
+                and len(span.text) > 1
+                and span.text.casefold() not in KEEP_WORDS
+            ):
+                votes[span.text][(span.kind, span.person)] += 1
+                if span.kind == "person":  # "Dr. Fehér" → also "Fehér"; "Judit Kardos" → "Judit"
+                    for part in _name_parts(span.text):
+                        votes[part][(span.kind, span.person)] += 0
+    # the kind most detections agree on ("Szeged" is a place even where NER said person)
+    names = [(text, *counter.most_common(1)[0][0]) for text, counter in votes.items()]
+    result = []
+    for piece, doc, spans in zip(pieces, docs, found, strict=True):
+        extra = [
+            replace(s, detector="propagation")
+            for s in find_names(piece.text, names, doc, "propagation", case_sensitive=True)
+        ]
+        result.append(merge_spans([*spans, *extra]))
+    return result
+
+
+def _context(text: str, start: int, end: int) -> str:
+    return " ".join(text[max(0, start - 40) : end + 40].split())
+
+
+def _rewrite(
+    transcripts: Sequence[Transcript],
+    pieces: Sequence[_Piece],
+    docs: Sequence[Doc],
+    found: Sequence[Sequence[Identifier]],
+    pseudonyms: Pseudonyms,
+    lists: Lists,
+) -> AnonymizationResult:
+    new_texts: dict[tuple[int, int | None, str], str] = {}
+    review: list[Replacement] = []
+    misses: list[Replacement] = []
+    key_rows: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    originals = [render(t)[0] for t in transcripts]
+    for piece, doc, spans in zip(pieces, docs, found, strict=True):
+        transcript = transcripts[piece.transcript]
+        text = piece.text
+        out = []
+        position = 0
+        previous: Identifier | None = None
+        for span in spans:
+            pseudonym = pseudonyms.for_span(span)
+            gap = text[position : span.start]
+            # "Gergely Nagy", two names of one person side by side, becomes one "P02"; the
+            # review row then covers the space too and is replaced by nothing
+            joined = (
+                previous is not None
+                and not gap.strip()
+                and out[-1] == pseudonym
+                and _normal(previous.text) != _normal(span.text)
+            )
+            replacement = "" if joined else pseudonym
+            begin = position if joined else span.start
+            if not joined:
+                out += [gap, pseudonym]
+            position = span.end
+            previous = span
+            key_rows[(span.text, pseudonym, span.kind)].add(transcript.id)
+            start = piece.offset + begin if piece.offset >= 0 else -1
+            review.append(
+                Replacement(
+                    transcript.id,
+                    start,
+                    piece.offset + span.end if piece.offset >= 0 else -1,
+                    text[begin : span.end],
+                    replacement,
+                    span.kind,
+                    span.detector,
+                    _context(originals[piece.transcript], start, start + span.end - begin)
+                    if start >= 0
+                    else _context(text, span.start, span.end),
+                )
+            )
+        out.append(text[position:])
+        new_texts[(piece.transcript, piece.turn, piece.key)] = "".join(out)
+        for start, end, kind in _possible_misses(doc, spans, lists):
+            begin = piece.offset + start if piece.offset >= 0 else -1
+            misses.append(
+                Replacement(
+                    transcript.id,
+                    begin,
+                    begin + end - start,
+                    text[start:end],
+                    "",
+                    kind,
+                    "review",
+                    _context(text, start, end),
+                )
+            )
+    anonymised = []
+    for t_index, transcript in enumerate(transcripts):
+        turns = []
+        originals_text, offsets = render(transcript)
+        for turn, offset in zip(transcript.turns, offsets, strict=True):
+            pseudonym = pseudonyms.speaker(turn, transcript.id)
+            if turn.speaker != "UNKNOWN":
+                role = "participant" if turn.role == "participant" else turn.role
+                for label in dict.fromkeys((turn.speaker, turn.label)):
+                    if label:
+                        key_rows[(label, pseudonym, role)].add(transcript.id)
+                label_start = offset - len(turn.speaker) - (2 if turn.text else 1)
+                review.append(
+                    Replacement(
+                        transcript.id,
+                        label_start,
+                        label_start + len(turn.speaker),
+                        turn.speaker,
+                        pseudonym,
+                        role,
+                        "speaker label",
+                        _context(originals_text, label_start, offset),
+                    )
+                )
+            turns.append(
+                replace(
+                    turn,
+                    speaker=pseudonym,
+                    label=pseudonym,
+                    text=new_texts[(t_index, turn.index, "")],
+                )
+            )
+        metadata = {
+            key: new_texts.get((t_index, None, key), value)
+            for key, value in transcript.metadata.items()
+        }
+        anonymised.append(replace(transcript, turns=tuple(turns), metadata=metadata))
+    key = [
+        KeyEntry(original, pseudonym, kind, tuple(sorted(ids)))
+        for (original, pseudonym, kind), ids in sorted(key_rows.items(), key=lambda item: item[0])
+    ]
+    return AnonymizationResult(anonymised, key, review, misses)
+
+
+# --- key, leak check ------------------------------------------------------------------
+
+
+def read_key(path: str | Path) -> list[KeyEntry]:
+    """Read an earlier `key.csv`."""
+    path = Path(path)
+    reader = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig")))
+    missing = [c for c in KEY_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise QualcodeError(
+            f"not a qualcode key: missing {', '.join(missing)}",
+            file=path,
+            line=1,
+            fix="give the key.csv that qualcode wrote",
+        )
+    return [
+        KeyEntry(
+            row["original"],
+            row["pseudonym"],
+            row["kind"],
+            tuple(t for t in row["transcripts"].split(";") if t),
+        )
+        for row in reader
+    ]
+
+
+def _leak_pattern(original: str, kind: str) -> re.Pattern[str] | None:
+    """How to find an original in output: names from the roster case-insensitively; other
+    single words as written (a detector flagged "Recognition", not "recognition")."""
+    word = original.strip()
+    if len(word) < 3 or word.casefold() in KEEP_WORDS or word.upper() == "UNKNOWN":
+        return None
+    escaped = r"\s+".join(re.escape(part) for part in word.split())
+    if word.casefold() in ORDINARY_WORD_NAMES:
+        # capitalised and inside a sentence: "told Will", not "Will you" or "I will"
+        return re.compile(rf"(?<=[\w,;] ){escaped}(?!\w)")
+    roster_name = kind in ("participant", "moderator", "observer")
+    flags = re.IGNORECASE if roster_name or " " in word or not word.isalpha() else 0
+    return re.compile(rf"(?<!\w){escaped}(?!\w)", flags)
+
+
+def find_leaks(folder: str | Path, key: Iterable[KeyEntry]) -> list[tuple[Path, str]]:
+    """(file, kind) for every output file that still holds an original from the key."""
+    folder = Path(folder)
+    patterns: list[tuple[re.Pattern[str], str]] = []
+    seen: set[str] = set()
+    for entry in key:
+        if entry.kind not in LEAK_KINDS or entry.original.casefold() in seen:
+            continue
+        if entry.original.strip() == entry.pseudonym.strip():
+            continue
+        seen.add(entry.original.casefold())
+        pattern = _leak_pattern(entry.original, entry.kind)
+        if pattern is not None:
+            patterns.append((pattern, entry.kind))
+    leaks = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        text = _searchable_text(path)
+        for pattern, kind in patterns:
+            if pattern.search(text):
+                leaks.append((path, kind))
+                break
+    return leaks
+
+
+def _searchable_text(path: Path) -> str:
+    data = path.read_bytes()
+    if data[:4] == b"PK\x03\x04":  # docx, xlsx, qdpx: search the XML inside
+        import zipfile
+
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            texts = [
+                re.sub(r"<[^>]+>", " ", archive.read(name).decode("utf-8", "replace"))
+                for name in archive.namelist()
+            ]
+        return "\n".join(texts)
+    return data.decode("utf-8", "replace")
+
+
+def check_leaks(folder: str | Path, key: Iterable[KeyEntry]) -> None:
+    """Raise `LeakError` (naming the file and kind, never the original) if anything leaked;
+    the files that leak are removed."""
+    leaks = find_leaks(folder, key)
+    if not leaks:
+        return
+    for path, _kind in leaks:
+        path.unlink(missing_ok=True)
+    path, kind = leaks[0]
+    more = f" (and {len(leaks) - 1} more files)" if len(leaks) > 1 else ""
+    raise LeakError(
+        f"an original {kind} identifier is still in the output{more}; the file was removed",
+        file=path,
+        fix="add the name to the roster aliases or to anonymize.mask, then re-run",
+    )

@@ -1,0 +1,514 @@
+"""Applying a codebook to segments: a transparent rule coder whose every coding has evidence."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .codebook import Code, Codebook
+from .errors import QualcodeError
+from .files import atomic_write_text, csv_text
+from .nlp import load_pipeline
+from .segments import Segment, Segments
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from spacy.language import Language
+    from spacy.tokens import Doc, Span
+
+SOURCES = ("rule", "human", "model")
+CSV_COLUMNS = (
+    "segment_id",
+    "transcript_id",
+    "speaker",
+    "code_id",
+    "subtheme_id",
+    "theme_id",
+    "score",
+    "evidence",
+    "source",
+)
+NEGATORS = frozenset(
+    {
+        "not",
+        "n't",
+        "never",
+        "no",
+        "nobody",
+        "nothing",
+        "neither",
+        "nor",
+        "hardly",
+        "barely",
+        "none",
+        "nowhere",
+        "cannot",
+    }
+)
+_MAX_GAP = 3  # words of a multiword keyword may be at most this many tokens apart
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One rule hit: which rule, the words it matched and their offsets in the transcript."""
+
+    kind: str
+    rule: str
+    text: str
+    start: int
+    end: int
+
+    def __str__(self) -> str:
+        return f'{self.kind} {self.rule} → "{self.text}" @{self.start}-{self.end}'
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "rule": self.rule,
+            "text": self.text,
+            "start": self.start,
+            "end": self.end,
+        }
+
+
+_EVIDENCE = re.compile(
+    r'^(?P<kind>\S+) (?P<rule>.*?) → "(?P<text>.*)" @(?P<start>\d+)-(?P<end>\d+)$'
+)
+
+
+def parse_evidence(text: str) -> tuple[Evidence, ...]:
+    """Evidence from the readable `codings.csv` form (`str(evidence)` joined by ` | `)."""
+    found = []
+    for part in filter(None, (p.strip() for p in text.split(" | "))):
+        match = _EVIDENCE.match(part)
+        if match:
+            found.append(
+                Evidence(
+                    match["kind"],
+                    match["rule"],
+                    match["text"],
+                    int(match["start"]),
+                    int(match["end"]),
+                )
+            )
+        else:
+            found.append(Evidence("note", "", part, -1, -1))
+    return tuple(found)
+
+
+@dataclass(frozen=True)
+class Coding:
+    """A code applied to a segment, by a rule, a human or a model, with its evidence."""
+
+    segment_id: str
+    transcript_id: str
+    speaker: str
+    code_id: str
+    subtheme_id: str
+    theme_id: str
+    score: float = 1.0
+    evidence: tuple[Evidence, ...] = ()
+    source: str = "rule"
+
+    @property
+    def evidence_text(self) -> str:
+        return " | ".join(str(e) for e in self.evidence)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "segment_id": self.segment_id,
+            "transcript_id": self.transcript_id,
+            "speaker": self.speaker,
+            "code_id": self.code_id,
+            "subtheme_id": self.subtheme_id,
+            "theme_id": self.theme_id,
+            "score": self.score,
+            "evidence": [e.to_dict() for e in self.evidence],
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Coding:
+        evidence = tuple(Evidence(**e) for e in data.get("evidence", ()))
+        return cls(
+            data["segment_id"],
+            data["transcript_id"],
+            data["speaker"],
+            data["code_id"],
+            data["subtheme_id"],
+            data["theme_id"],
+            float(data.get("score", 1.0)),
+            evidence,
+            data.get("source", "rule"),
+        )
+
+
+class Codings(Sequence[Coding]):
+    """The codings of a project, with the segments they refer to."""
+
+    def __init__(
+        self, items: Iterable[Coding], segments: Segments, codebook: Codebook | None = None
+    ) -> None:
+        self.items: tuple[Coding, ...] = tuple(items)
+        self.segments = segments
+        self.codebook = codebook
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[Coding]:
+        return iter(self.items)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return Codings(self.items[index], self.segments, self.codebook)
+        return self.items[index]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Codings) and self.items == other.items
+
+    def __repr__(self) -> str:
+        coded = len({c.segment_id for c in self.items})
+        return (
+            f"<Codings: {len(self)} codings of {len({c.code_id for c in self.items})} codes "
+            f"on {coded} of {len(self.segments)} segments>"
+        )
+
+    def for_code(self, code_id: str) -> list[Coding]:
+        return [c for c in self.items if c.code_id == code_id]
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        return [
+            (
+                c.segment_id,
+                c.transcript_id,
+                c.speaker,
+                c.code_id,
+                c.subtheme_id,
+                c.theme_id,
+                c.score,
+                c.evidence_text,
+                c.source,
+            )
+            for c in self.items
+        ]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row a coding (the columns of `codings.csv`) with the segment's text and group."""
+        import pandas as pd
+
+        frame = pd.DataFrame(self.rows(), columns=list(CSV_COLUMNS))
+        texts = {s.id: (s.group, s.role, s.text) for s in self.segments}
+        frame.insert(2, "group", [texts.get(i, ("", "", ""))[0] for i in frame["segment_id"]])
+        frame["text"] = [texts.get(i, ("", "", ""))[2] for i in frame["segment_id"]]
+        return frame
+
+
+# --- the rule coder -------------------------------------------------------------------
+
+
+@dataclass
+class _CompiledCodebook:
+    """Matchers for every rule entry of every code, keyed `<code>|<match|unless>|<kind>|<n>`."""
+
+    matcher: Any
+    phrase_matcher: Any
+    regexes: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)  # key → readable rule
+
+
+def _key(code_index: int, part: str, kind: str, index: int) -> str:
+    return f"{code_index}|{part}|{kind}|{index}"
+
+
+def _keyword_patterns(keyword: str) -> list[list[dict[str, Any]]]:
+    words = keyword.split()
+    lemma: list[dict[str, Any]] = []
+    lower: list[dict[str, Any]] = []
+    for i, word in enumerate(words):
+        if i:
+            lemma.append({"OP": f"{{0,{_MAX_GAP}}}"})
+            lower.append({"OP": f"{{0,{_MAX_GAP}}}"})
+        lemma.append({"LEMMA": {"IN": sorted({word, word.capitalize(), word.upper()})}})
+        lower.append({"LOWER": word})
+    return [lemma, lower]
+
+
+def compile_codebook(codebook: Codebook, nlp: Language) -> _CompiledCodebook:
+    """Build one `Matcher` and one `PhraseMatcher` for all codes, and compile the regexes."""
+    from spacy.matcher import Matcher, PhraseMatcher
+
+    compiled = _CompiledCodebook(Matcher(nlp.vocab), PhraseMatcher(nlp.vocab, attr="LOWER"))
+    for code_index, code in enumerate(codebook.codes):
+        for part, rules in (("match", code.match), ("unless", code.unless)):
+            for kind, index, entry in rules.entries():
+                key = _key(code_index, part, kind, index)
+                if kind == "keywords":
+                    compiled.matcher.add(key, _keyword_patterns(entry))
+                    compiled.labels[key] = f"'{entry}'"
+                elif kind == "phrases":
+                    compiled.phrase_matcher.add(key, [nlp.make_doc(entry)])
+                    compiled.labels[key] = f"'{entry}'"
+                elif kind == "patterns":
+                    compiled.matcher.add(key, [[dict(t) for t in entry]])
+                    compiled.labels[key] = json.dumps([dict(t) for t in entry], ensure_ascii=False)
+                else:
+                    compiled.regexes.append((key, re.compile(entry, re.IGNORECASE)))
+                    compiled.labels[key] = f"/{entry}/"
+    return compiled
+
+
+def is_negated(span: Span) -> bool:
+    """Whether a matched span is negated: a negation attached to its words, or to the verb
+    they complete ("I never felt confident", "I didn't want to be confident"), or a negator
+    right before it ("not really confident"). A negation elsewhere in the sentence
+    ("I didn't expect it, but I became confident") does not count."""
+    doc = span.doc
+    candidates = set(span)
+    for token in span:
+        node = token
+        for _ in range(3):
+            if node.dep_ not in _COMPLEMENTS or node.head is node:
+                break
+            node = node.head
+            candidates.add(node)
+    for token in candidates:
+        for child in token.children:
+            if child.dep_ == "neg" or (
+                child.lower_ in NEGATORS and child.dep_ in ("det", "advmod", "neg", "preconj")
+            ):
+                return True
+    window = doc[max(span.start - 2, 0) : span.start]
+    return any(token.lower_ in ("not", "n't", "never") for token in window)
+
+
+_COMPLEMENTS = frozenset(
+    {
+        "acomp",
+        "xcomp",
+        "attr",
+        "dobj",
+        "oprd",
+        "amod",
+        "compound",
+        "pobj",
+        "prep",
+        "advmod",
+        "npadvmod",
+    }
+)
+
+
+def _speaker_allowed(segment: Segment, code: Code, codebook: Codebook) -> bool:
+    speakers = code.speakers or codebook.speakers
+    if speakers == "all":
+        return True
+    if speakers == "moderators":
+        return segment.role == "moderator"
+    return segment.role == "participant"
+
+
+def _code_segment(
+    doc: Doc,
+    segment: Segment,
+    codebook: Codebook,
+    compiled: _CompiledCodebook,
+    parse: Callable[[Doc], object] | None = None,
+) -> Iterator[Coding]:
+    """Codings of one segment; `parse` adds the dependency parse when negation needs it."""
+    vocab_strings = doc.vocab.strings
+    hits: dict[str, list[tuple[int, int, str]]] = defaultdict(list)  # key → char spans
+    negatable: dict[str, list[bool]] = defaultdict(list)
+    for match_id, start, end in list(compiled.matcher(doc)) + list(compiled.phrase_matcher(doc)):
+        key = vocab_strings[match_id]
+        span = doc[start:end]
+        hits[key].append((span.start_char, span.end_char, span.text))
+        negatable[key].append(span)
+    for key, pattern in compiled.regexes:
+        for found in pattern.finditer(segment.text):
+            if found.end() > found.start():
+                hits[key].append((found.start(), found.end(), found.group()))
+                negatable[key].append(
+                    doc.char_span(found.start(), found.end(), alignment_mode="expand")
+                )
+    if not hits:
+        return
+    by_code: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for key in hits:
+        code_index, part, _, _ = key.split("|")
+        by_code[int(code_index)][part].append(key)
+    codes = codebook.codes
+    for code_index, parts in sorted(by_code.items()):
+        code = codes[code_index]
+        if not parts.get("match") or parts.get("unless"):
+            continue
+        if not _speaker_allowed(segment, code, codebook):
+            continue
+        evidence: list[Evidence] = []
+        entries = set()
+        for key in sorted(parts["match"], key=_entry_order):
+            if code.negation == "skip" and parse is not None and not doc.has_annotation("DEP"):
+                parse(doc)
+            kept = [
+                (start, end, text)
+                for (start, end, text), span in zip(hits[key], negatable[key], strict=True)
+                if code.negation != "skip" or span is None or not is_negated(span)
+            ]
+            if not kept:
+                continue
+            entries.add(key)
+            kind = key.split("|")[2]
+            for start, end, text in _shortest_first(kept):
+                evidence.append(
+                    Evidence(
+                        kind.rstrip("s") if kind != "regex" else "regex",
+                        compiled.labels[key],
+                        text,
+                        segment.start + start,
+                        segment.start + end,
+                    )
+                )
+        if len(entries) >= code.min_matches:
+            yield Coding(
+                segment.id,
+                segment.transcript_id,
+                segment.speaker,
+                code.id,
+                code.subtheme_id,
+                code.theme_id,
+                float(len(entries)),
+                tuple(sorted(evidence, key=lambda e: (e.start, e.end))),
+                "rule",
+            )
+
+
+def _entry_order(key: str) -> tuple[int, int]:
+    _, _, kind, index = key.split("|")
+    return ("keywords", "phrases", "patterns", "regex").index(kind), int(index)
+
+
+def _shortest_first(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Drop hits that contain another hit of the same rule (a matcher's overlapping spans)."""
+    kept: list[tuple[int, int, str]] = []
+    for span in sorted(spans, key=lambda s: (s[1] - s[0], s[0])):
+        if not any(k[0] >= span[0] and k[1] <= span[1] for k in kept):
+            kept.append(span)
+    return sorted(kept)
+
+
+def _components(nlp: Language, codebook: Codebook) -> list[str]:
+    """Components every segment needs; the parser only when patterns use the parse (for
+    negation it runs later, on the few segments with a hit of a `negation: skip` code)."""
+    wanted = ["tok2vec", "tagger", "attribute_ruler", "lemmatizer"]
+    if any(
+        any(
+            key in ("DEP", "HEAD")
+            for p in code.match.patterns + code.unless.patterns
+            for token in p
+            for key in token
+        )
+        for code in codebook.codes
+    ):
+        wanted.append("parser")
+    if any(
+        any("ENT_TYPE" in token or "ENT_IOB" in token for p in code.match.patterns for token in p)
+        for code in codebook.codes
+    ):
+        wanted.append("ner")
+    return [name for name in wanted if name in nlp.pipe_names]
+
+
+def apply_codebook(
+    segments: Segments,
+    codebook: Codebook,
+    *,
+    nlp: Language | None = None,
+    model: str | None = None,
+) -> Codings:
+    """Code every segment with every code's rules.
+
+    A code applies when at least `min_matches` distinct match entries hit (negated hits are
+    dropped for `negation: skip`), no `unless` entry hits, and the speaker's role is allowed
+    (`speakers`, by default participants only). Each coding's evidence lists every hit.
+    """
+    nlp = nlp or load_pipeline(model)
+    compiled = compile_codebook(codebook, nlp)
+    codings: list[Coding] = []
+    texts = (segment.text for segment in segments)
+    components = _components(nlp, codebook)
+    parse = nlp.get_pipe("parser") if "parser" in nlp.pipe_names else None
+    with nlp.select_pipes(enable=components):
+        for segment, doc in zip(segments, nlp.pipe(texts, batch_size=512), strict=True):
+            codings.extend(_code_segment(doc, segment, codebook, compiled, parse))
+    return Codings(codings, segments, codebook)
+
+
+# --- files ----------------------------------------------------------------------------
+
+
+def write_codings(codings: Codings, path: str | Path) -> Path:
+    """Write `codings.csv` atomically."""
+    path = Path(path)
+    atomic_write_text(path, csv_text(CSV_COLUMNS, codings.rows()))
+    return path
+
+
+def read_codings(
+    path: str | Path,
+    segments: Segments,
+    codebook: Codebook | None = None,
+    source: str | None = None,
+) -> Codings:
+    """Read a `codings.csv` (qualcode's own, or one a human filled in)."""
+    path = Path(path)
+    if not path.is_file():
+        raise QualcodeError("the codings file does not exist", file=path, fix="check the path")
+    reader = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig")))
+    missing = [c for c in ("segment_id", "code_id") if c not in (reader.fieldnames or [])]
+    if missing:
+        raise QualcodeError(
+            f"missing column {', '.join(missing)}",
+            file=path,
+            line=1,
+            fix=f"the columns are {', '.join(CSV_COLUMNS)}",
+        )
+    known = {code.id: code for code in codebook.codes} if codebook else {}
+    items = []
+    for row in reader:
+        segment = segments.get(row["segment_id"])
+        if segment is None:
+            raise QualcodeError(
+                "unknown segment id",
+                file=path,
+                line=reader.line_num,
+                fix="use the segment ids of segments.csv",
+            )
+        code = known.get(row["code_id"])
+        if codebook is not None and code is None:
+            raise QualcodeError(
+                f"unknown code id '{row['code_id']}'",
+                file=path,
+                line=reader.line_num,
+                fix="use the code ids of the codebook",
+            )
+        items.append(
+            Coding(
+                segment.id,
+                segment.transcript_id,
+                segment.speaker,
+                row["code_id"],
+                code.subtheme_id if code else row.get("subtheme_id", ""),
+                code.theme_id if code else row.get("theme_id", ""),
+                float(row.get("score") or 1.0),
+                parse_evidence(row.get("evidence") or ""),
+                source or row.get("source") or "human",
+            )
+        )
+    return Codings(items, segments, codebook)

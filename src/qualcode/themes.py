@@ -1,0 +1,391 @@
+"""Rolling codings up into themes and subthemes, with counts and well-chosen quotes."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .codebook import Codebook, Subtheme
+from .coding import Coding, Codings
+from .segments import Segment, Segments
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+MIN_QUOTE_WORDS = 10
+MAX_QUOTE_WORDS = 80
+QUOTES_PER_SUBTHEME = 4
+NEAR_DUPLICATE = 0.6  # word-set overlap (Jaccard) above which two quotes say the same
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A quote supporting a subtheme, attributed as `(<speaker>, <group>)`."""
+
+    segment_id: str
+    transcript_id: str
+    speaker: str
+    group: str
+    text: str
+    codes: tuple[str, ...]
+    score: float
+
+    @property
+    def attribution(self) -> str:
+        return f"({self.speaker}, {self.group})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "segment_id": self.segment_id,
+            "transcript_id": self.transcript_id,
+            "speaker": self.speaker,
+            "group": self.group,
+            "text": self.text,
+            "codes": list(self.codes),
+        }
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Coded segments, distinct participants and distinct groups."""
+
+    segments: int = 0
+    participants: int = 0
+    groups: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return {"segments": self.segments, "participants": self.participants, "groups": self.groups}
+
+
+@dataclass(frozen=True)
+class CodeSummary:
+    id: str
+    label: str
+    counts: Counts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "label": self.label, **self.counts.to_dict()}
+
+
+@dataclass(frozen=True)
+class SubthemeSummary:
+    id: str
+    label: str
+    description: str
+    counts: Counts
+    codes: tuple[CodeSummary, ...]
+    quotes: tuple[Quote, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "label": self.label,
+            **self.counts.to_dict(),
+            "codes": [c.to_dict() for c in self.codes],
+            "quotes": [q.to_dict() for q in self.quotes],
+        }
+
+
+@dataclass(frozen=True)
+class ThemeSummary:
+    id: str
+    label: str
+    description: str
+    counts: Counts
+    subthemes: tuple[SubthemeSummary, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "label": self.label,
+            "description": self.description,
+            **self.counts.to_dict(),
+            "subthemes": [s.to_dict() for s in self.subthemes],
+        }
+
+
+@dataclass(frozen=True)
+class ThemeReport:
+    """The theme roll-up: the `themes.json` content, as tables, Markdown or HTML."""
+
+    codebook: dict[str, str]
+    totals: dict[str, int]
+    themes: tuple[ThemeSummary, ...]
+    group_names: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "codebook": dict(self.codebook),
+            "totals": dict(self.totals),
+            "themes": [t.to_dict() for t in self.themes],
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row a code: theme, subtheme and code with their counts."""
+        import pandas as pd
+
+        rows = []
+        for theme in self.themes:
+            for sub in theme.subthemes:
+                for code in sub.codes:
+                    rows.append(
+                        {
+                            "theme_id": theme.id,
+                            "theme": theme.label,
+                            "subtheme_id": sub.id,
+                            "subtheme": sub.label,
+                            "code_id": code.id,
+                            "code": code.label,
+                            **code.counts.to_dict(),
+                        }
+                    )
+        return pd.DataFrame(rows)
+
+    def to_markdown(self) -> str:
+        from .reports import theme_report_markdown
+
+        return theme_report_markdown(self)
+
+    def _repr_html_(self) -> str:
+        groups = self.totals.get("groups", 0)
+        parts = [
+            f"<h3>{html.escape(self.codebook.get('name', 'Themes'))}</h3>",
+            f"<p>{self.totals['coded_segments']} of {self.totals['segments']} segments "
+            f"coded; {self.totals['participants']} participants in "
+            f"{self.totals['transcripts']} transcripts.</p>",
+            "<table>",
+            "<tr><th>Theme / subtheme</th><th>Segments</th><th>Participants</th>"
+            "<th>Groups</th></tr>",
+        ]
+        for theme in self.themes:
+            parts.append(
+                f"<tr><td><b>{html.escape(theme.label)}</b></td>"
+                f"<td>{theme.counts.segments}</td><td>{theme.counts.participants}</td>"
+                f"<td>{theme.counts.groups}/{groups}</td></tr>"
+            )
+            for sub in theme.subthemes:
+                quote = (
+                    f"<br><i>“{html.escape(sub.quotes[0].text)}” "
+                    f"{html.escape(sub.quotes[0].attribution)}</i>"
+                    if sub.quotes
+                    else ""
+                )
+                parts.append(
+                    f"<tr><td>&nbsp;&nbsp;{html.escape(sub.label)}{quote}</td>"
+                    f"<td>{sub.counts.segments}</td><td>{sub.counts.participants}</td>"
+                    f"<td>{sub.counts.groups}/{groups}</td></tr>"
+                )
+        parts.append("</table>")
+        return "".join(parts)
+
+
+def _counts(codings: Iterable[Coding], segments: Segments) -> Counts:
+    seg_ids = {c.segment_id for c in codings}
+    found = [segments.get(i) for i in seg_ids]
+    found = [s for s in found if s is not None]
+    return Counts(
+        segments=len(seg_ids),
+        participants=len({(s.transcript_id, s.speaker) for s in found if s.role == "participant"}),
+        groups=len({s.group for s in found}),
+    )
+
+
+def build_themes(codings: Codings, codebook: Codebook | None = None) -> ThemeReport:
+    """Roll codings up into themes and subthemes with counts and quotes."""
+    codebook = codebook or codings.codebook
+    if codebook is None:
+        raise ValueError("build_themes needs the codebook (codings carry none)")
+    segments = codings.segments
+    by_code: dict[str, list[Coding]] = {}
+    for coding in codings:
+        by_code.setdefault(coding.code_id, []).append(coding)
+    themes = []
+    for theme in codebook.themes:
+        groups_of_theme: list[Coding] = [
+            c for code in theme.all_codes for c in by_code.get(code.id, [])
+        ]
+        subthemes = list(theme.subthemes)
+        if theme.codes:  # codes directly under a theme form a subtheme of their own
+            subthemes.insert(
+                0, Subtheme(theme.id, theme.label, theme.id, theme.description, theme.codes)
+            )
+        summaries = []
+        for sub in subthemes:
+            sub_codings = [c for code in sub.codes for c in by_code.get(code.id, [])]
+            summaries.append(
+                SubthemeSummary(
+                    sub.id,
+                    sub.label,
+                    sub.description,
+                    _counts(sub_codings, segments),
+                    tuple(
+                        CodeSummary(
+                            code.id, code.label, _counts(by_code.get(code.id, []), segments)
+                        )
+                        for code in sub.codes
+                    ),
+                    tuple(choose_quotes(sub_codings, segments)),
+                )
+            )
+        themes.append(
+            ThemeSummary(
+                theme.id,
+                theme.label,
+                theme.description,
+                _counts(groups_of_theme, segments),
+                tuple(summaries),
+            )
+        )
+    participants = {(s.transcript_id, s.speaker) for s in segments if s.role == "participant"}
+    group_names = tuple(dict.fromkeys(s.group for s in segments))
+    totals = {
+        "transcripts": len({s.transcript_id for s in segments}),
+        "groups": len(group_names),
+        "participants": len(participants),
+        "segments": len(segments),
+        "coded_segments": len({c.segment_id for c in codings}),
+    }
+    info = {"name": codebook.name, "version": codebook.version, "sha256": codebook.sha256}
+    return ThemeReport(info, totals, tuple(themes), group_names)
+
+
+# --- quotes ---------------------------------------------------------------------------
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+def _turn_segments(segments: Segments) -> dict[tuple[str, int], list[Segment]]:
+    turns: dict[tuple[str, int], list[Segment]] = {}
+    for segment in segments:
+        turns.setdefault((segment.transcript_id, segment.turn), []).append(segment)
+    return turns
+
+
+def quote_text(segment: Segment, turn: list[Segment], evidence_start: int | None = None) -> str:
+    """A readable quote around a coded segment: widened with neighbouring sentences of the
+    same turn to about 10 words, or trimmed at sentence boundaries (with `…`) to 80."""
+    if len(_words(segment.text)) > MAX_QUOTE_WORDS:
+        return _trim(segment, evidence_start)
+    index = turn.index(segment)
+    first = last = index
+    count = len(_words(segment.text))
+    while count < MIN_QUOTE_WORDS:
+        if last + 1 < len(turn) and count + len(_words(turn[last + 1].text)) <= MAX_QUOTE_WORDS:
+            last += 1
+            count += len(_words(turn[last].text))
+        elif first > 0 and count + len(_words(turn[first - 1].text)) <= MAX_QUOTE_WORDS:
+            first -= 1
+            count += len(_words(turn[first].text))
+        else:
+            break
+    return " ".join(" ".join(s.text.split()) for s in turn[first : last + 1])
+
+
+def _trim(segment: Segment, evidence_start: int | None) -> str:
+    sentences = [s for s in _SENTENCE_END.split(segment.text) if s.strip()]
+    offsets, position = [], 0
+    for sentence in sentences:
+        position = segment.text.index(sentence, position)
+        offsets.append(segment.start + position)
+        position += len(sentence)
+    target = evidence_start if evidence_start is not None else segment.start
+    centre = max((i for i, o in enumerate(offsets) if o <= target), default=0)
+    first = last = centre
+    count = len(_words(sentences[centre]))
+    while True:
+        grown = False
+        if (
+            last + 1 < len(sentences)
+            and count + len(_words(sentences[last + 1])) <= MAX_QUOTE_WORDS
+        ):
+            last += 1
+            count += len(_words(sentences[last]))
+            grown = True
+        if (
+            count < MIN_QUOTE_WORDS * 4
+            and first > 0
+            and count + len(_words(sentences[first - 1])) <= MAX_QUOTE_WORDS
+        ):
+            first -= 1
+            count += len(_words(sentences[first]))
+            grown = True
+        if not grown:
+            break
+    text = " ".join(" ".join(s.split()) for s in sentences[first : last + 1])
+    if len(_words(text)) > MAX_QUOTE_WORDS:
+        text = " ".join(_words(text)[:MAX_QUOTE_WORDS])
+        last = len(sentences)  # force the closing ellipsis
+    return ("… " if first > 0 else "") + text + (" …" if last < len(sentences) - 1 else "")
+
+
+def _similar(a: str, b: str) -> bool:
+    left = {w.casefold().strip(".,!?…\"'") for w in a.split()}
+    right = {w.casefold().strip(".,!?…\"'") for w in b.split()}
+    return bool(left and right) and len(left & right) / len(left | right) > NEAR_DUPLICATE
+
+
+def _same_turn(a: Quote, b: Quote) -> bool:
+    return a.segment_id.rsplit(":", 1)[0] == b.segment_id.rsplit(":", 1)[0]
+
+
+def choose_quotes(
+    codings: list[Coding], segments: Segments, limit: int = QUOTES_PER_SUBTHEME
+) -> list[Quote]:
+    """Quotes as a researcher picks them: participants only, readable length, strongest
+    evidence first, new speakers and groups before repeats, no near-duplicates."""
+    per_segment: dict[str, list[Coding]] = {}
+    for coding in codings:
+        per_segment.setdefault(coding.segment_id, []).append(coding)
+    turns = _turn_segments(segments)
+    candidates = []
+    for segment_id, found in per_segment.items():
+        segment = segments.get(segment_id)
+        if segment is None or segment.role != "participant":
+            continue
+        starts = [e.start for c in found for e in c.evidence if e.start >= 0]
+        text = quote_text(
+            segment, turns[(segment.transcript_id, segment.turn)], min(starts) if starts else None
+        )
+        words = len(_words(text))
+        if words < 4:
+            continue
+        score = sum(c.score for c in found)
+        length_penalty = 0 if MIN_QUOTE_WORDS <= words <= MAX_QUOTE_WORDS else 1
+        candidates.append(
+            (
+                (length_penalty, -score, abs(words - 35), segment.id),
+                Quote(
+                    segment.id,
+                    segment.transcript_id,
+                    segment.speaker,
+                    segment.group,
+                    text,
+                    tuple(sorted({c.code_id for c in found})),
+                    score,
+                ),
+            )
+        )
+    candidates.sort(key=lambda item: item[0])
+    chosen: list[Quote] = []
+    for strict_speaker, strict_group in ((True, True), (True, False), (False, False)):
+        for _, quote in candidates:
+            if len(chosen) >= limit:
+                return chosen
+            if quote in chosen or any(
+                _similar(quote.text, q.text) or _same_turn(quote, q) for q in chosen
+            ):
+                continue
+            if strict_speaker and any(
+                (q.transcript_id, q.speaker) == (quote.transcript_id, quote.speaker) for q in chosen
+            ):
+                continue
+            if strict_group and any(q.group == quote.group for q in chosen):
+                continue
+            chosen.append(quote)
+    return chosen

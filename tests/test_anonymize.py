@@ -1,0 +1,206 @@
+"""Anonymisation: BEFORE/AFTER pairs, consistency, the key, the review list, the leak check."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import qualcode as qc
+from qualcode.anonymize import (
+    AnonymizeSettings,
+    LeakError,
+    age_band,
+    anonymize,
+    check_leaks,
+    generalise_date,
+    read_key,
+)
+from qualcode.transcripts import Transcript, Turn
+
+from .conftest import DATA
+
+ANON = DATA / "anon"
+ROSTER = qc.read_roster(ANON / "participants.csv")
+
+
+def run(nlp, *names: str, key=None, settings: AnonymizeSettings | None = None):
+    transcripts = qc.read_transcripts([ANON / n for n in names], roster=ROSTER)
+    return anonymize(transcripts, ROSTER, settings, key=key, nlp=nlp)
+
+
+def test_before_after(nlp) -> None:
+    result = run(nlp, "s1.txt", "s2.txt")
+    assert [t.text for t in result.transcripts] == [
+        "Moderator: Welcome. Let's start with names.\n\n"
+        "P01: I'm P01, fifth year. P02 and I did the training together in [Place 1].\n\n"
+        "P02: Yes. I will say it was useful. P01 was brilliant. P03 wasn't there.\n\n"
+        "P03: I was, P02! [laughs] I came late. P01's mentee [Person A] was with me.\n\n"
+        "Moderator: Thank you, P03.\n",
+        "Moderator: Hello again. Sophie, you start?\n\n"
+        "Sophie: I hope so. My stress rose and rose in March. [Person A] from P01's group "
+        "helped.\n\n"
+        "P04: I paid the bill. P04 is what my mum calls me. Sophie is right, honestly.\n",
+    ]
+
+
+def test_key_and_review(nlp, tmp_path: Path) -> None:
+    result = run(nlp, "s1.txt", "s2.txt")
+    key = {(k.original, k.pseudonym, k.kind): k.transcripts for k in result.key}
+    assert key[("Kristóf", "[Person A]", "person")] == ("s1", "s2")
+    assert key[("Rose", "Sophie", "participant")] == ("s2",)
+    assert key[("Facilitator", "Moderator", "moderator")] == ("s1", "s2")
+    originals = [
+        render
+        for render in (
+            t.text for t in qc.read_transcripts([ANON / "s1.txt", ANON / "s2.txt"], roster=ROSTER)
+        )
+    ]
+    by_id = {"s1": originals[0], "s2": originals[1]}
+    for row in result.review:
+        assert by_id[row.transcript_id][row.start : row.end] == row.original
+        assert row.original in row.context
+    paths = result.write_private(tmp_path / "private")
+    assert stat.S_IMODE(os.stat(tmp_path / "private").st_mode) == 0o700
+    for path in paths:
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert read_key(tmp_path / "private" / "key.csv") == result.key
+
+
+def test_pseudonyms_stay_when_a_transcript_is_added(nlp, tmp_path: Path) -> None:
+    first = run(nlp, "s1.txt", "s2.txt")
+    first.write_private(tmp_path)
+    second = run(nlp, "s1.txt", "s2.txt", "s3.txt", key=tmp_path / "key.csv")
+    assert [t.text for t in second.transcripts[:2]] == [t.text for t in first.transcripts]
+    s3 = second.transcripts[2].text
+    assert s3 == (
+        "Moderator: A new group, for the follow-up.\n\nP01: Me again! [Person A] says hi.\n"
+    )
+
+
+def test_same_input_same_output(nlp) -> None:
+    assert [t.text for t in run(nlp, "s1.txt", "s2.txt").transcripts] == [
+        t.text for t in run(nlp, "s1.txt", "s2.txt").transcripts
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "precision", "expected"),
+    [
+        ("the 14th of March 2022", "month", "[March 2022]"),
+        ("14 March", "month", "[March]"),
+        ("2022-03-14", "month", "[March 2022]"),
+        ("14/03/2022", "month", "[March 2022]"),
+        ("the 14th of March 2022", "year", "[2022]"),
+        ("the 14th of March 2022", "mask", "[date]"),
+    ],
+)
+def test_dates_are_generalised(text: str, precision: str, expected: str) -> None:
+    assert generalise_date(text, precision) == expected
+
+
+@pytest.mark.parametrize(
+    ("age", "band"), [(19, "[age 15–19]"), (23, "[age 20–24]"), (45, "[age 45–49]")]
+)
+def test_age_bands(age: int, band: str) -> None:
+    assert age_band(age) == band
+
+
+def test_propagation_masks_every_occurrence(nlp) -> None:
+    turns = (
+        Turn(0, "Anna", "I met Dr. Fehér on Monday.", "participant"),
+        Turn(1, "Bence", "Fehér was kind, said Lakatos.", "participant"),
+    )
+    result = anonymize([Transcript("p", turns)], nlp=nlp)
+    text = result.transcripts[0].text
+    assert "Fehér" not in text
+    assert "Monday" in text
+
+
+words = st.sampled_from(
+    [
+        "Anna",
+        "went",
+        "to",
+        "Győr",
+        "on",
+        "Monday",
+        "and",
+        "I",
+        "will",
+        "call",
+        "+36 72 555 0142",
+        "Kristóf",
+        "the",
+        "bill",
+        ".",
+        ",",
+        "hope",
+        "so",
+        "mentor",
+        "[laughs]",
+    ]
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(words, min_size=1, max_size=14).map(" ".join), min_size=1, max_size=4))
+def test_text_outside_the_spans_is_unchanged(nlp, texts: list[str]) -> None:
+    turns = tuple(
+        Turn(i, "Anna" if i % 2 else "Gergő", text.strip(), "participant")
+        for i, text in enumerate(texts)
+    )
+    transcript = Transcript("s1", turns)
+    result = anonymize([transcript], ROSTER, nlp=nlp)
+    rows = sorted(
+        (r for r in result.review if r.detector != "speaker label"), key=lambda r: r.start
+    )
+    original = transcript.text
+    rebuilt, position = [], 0
+    for row in rows:
+        rebuilt += [original[position : row.start], row.replacement]
+        position = row.end
+    rebuilt.append(original[position:])
+    expected = "".join(rebuilt)
+    anonymised = result.transcripts[0].text
+    # speaker labels are replaced too: compare the turn texts only
+    for turn in result.transcripts[0].turns:
+        assert turn.text in expected
+    assert anonymised.count("\n\n") == original.count("\n\n")
+    assert anonymize([transcript], ROSTER, nlp=nlp).transcripts[0].text == anonymised
+
+
+def test_leak_check_fails_on_a_planted_leak(nlp, tmp_path: Path) -> None:
+    result = run(nlp, "s1.txt", "s2.txt")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "clean.txt").write_text(result.transcripts[0].text, encoding="utf-8")
+    check_leaks(out, result.key)  # nothing leaks
+    (out / "report.md").write_text("As Kristóf put it: fine.", encoding="utf-8")
+    with pytest.raises(LeakError) as raised:
+        check_leaks(out, result.key)
+    message = str(raised.value)
+    assert message.startswith("report.md: an original person identifier is still in the output")
+    assert "Kristóf" not in message
+    assert not (out / "report.md").exists()
+    assert (out / "clean.txt").exists()
+
+
+def test_leak_check_treats_ordinary_word_names_like_detection(nlp, tmp_path: Path) -> None:
+    result = run(nlp, "s1.txt", "s2.txt")
+    (tmp_path / "a.txt").write_text("I will go. Will you? I hope the bill rose.", "utf-8")
+    check_leaks(tmp_path, result.key)
+    (tmp_path / "b.txt").write_text("Then I told Will about it.", "utf-8")
+    with pytest.raises(LeakError, match="participant"):
+        check_leaks(tmp_path, result.key)
+
+
+def test_settings_are_validated() -> None:
+    with pytest.raises(qc.QualcodeError, match="unknown date precision 'day'"):
+        AnonymizeSettings.from_dict({"dates": "day"})
+    with pytest.raises(qc.QualcodeError, match="unknown entity label 'ANIMAL'"):
+        AnonymizeSettings.from_dict({"ner_labels": ["ANIMAL"]})

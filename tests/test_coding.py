@@ -1,0 +1,103 @@
+"""The coder's semantics, pinned with small hand-made segments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import qualcode as qc
+from qualcode.codebook import load_codebook
+from qualcode.coding import apply_codebook, parse_evidence, read_codings, write_codings
+from qualcode.transcripts import Transcript, Turn
+
+from .conftest import DATA
+
+SMALL = load_codebook(DATA / "codebooks" / "small.yaml")
+
+
+def code(nlp, text: str, role: str = "participant") -> set[str]:
+    transcript = Transcript("t", (Turn(0, "Anna" if role == "participant" else "Mod", text, role),))
+    segments = qc.segment([transcript], "turn", nlp=nlp)
+    return {c.code_id for c in apply_codebook(segments, SMALL, nlp=nlp)}
+
+
+@pytest.mark.parametrize(
+    ("text", "codes"),
+    [
+        # keywords on lemmas, multiword keywords at most 3 tokens apart
+        ("We figured it out in the end.", {"figuring_out"}),
+        ("I sorted the whole thing out for her.", {"figuring_out"}),
+        ("We figured that we would eventually go out.", set()),  # 5 tokens apart
+        ("Figuring out the bus was hard.", {"figuring_out"}),
+        # regex, and unless vetoing it
+        ("I helped him register for courses.", {"registration"}),
+        ("She had to register her homework online.", set()),
+        # negation: skip drops negated hits, keep does not
+        ("I felt confident after that.", {"confident", "confident_any"}),
+        ("I never felt confident.", {"confident_any"}),
+        ("I didn't feel confident at all.", {"confident_any"}),
+        ("Not confident, honestly.", {"confident_any"}),
+        ("It gave me so much confidence.", {"confident"}),
+        # min_matches counts distinct entries
+        ("They write to me at night.", set()),
+        ("They write to me at night, so I learned to say no.", {"boundaries"}),
+        ("At night, at night, always at night.", set()),
+        ("I had to set some boundaries and say no.", {"boundaries"}),
+        # phrases are exact lower-cased word sequences
+        ("I can SAY NO now at night.", {"boundaries"}),
+        ("Nothing relevant here.", set()),
+    ],
+)
+def test_rule_semantics(nlp, text: str, codes: set[str]) -> None:
+    assert code(nlp, text) == codes
+
+
+def test_speaker_filters(nlp) -> None:
+    assert code(nlp, "What was the benefit for you?", role="moderator") == {"moderator_prompt"}
+    assert code(nlp, "I felt confident.", role="moderator") == set()
+    assert code(nlp, "The benefit was clear.") == set()
+
+
+def test_evidence_carries_rule_words_and_offsets(nlp) -> None:
+    turns = (
+        Turn(0, "Mod", "Tell us.", "moderator"),
+        Turn(1, "Anna", "Well. We figured it out, and I learned to say no at night."),
+    )
+    transcript = Transcript("t", turns)
+    segments = qc.segment([transcript], "sentence", nlp=nlp)
+    codings = apply_codebook(segments, SMALL, nlp=nlp)
+    by_code = {c.code_id: c for c in codings}
+    figuring = by_code["figuring_out"]
+    assert figuring.segment_id == "t:1:1"
+    [hit] = figuring.evidence
+    assert (hit.kind, hit.rule, hit.text) == ("keyword", "'figure out'", "figured it out")
+    assert transcript.text[hit.start : hit.end] == "figured it out"
+    boundaries = by_code["boundaries"]
+    assert boundaries.score == 2.0
+    assert [(e.kind, e.text) for e in boundaries.evidence] == [
+        ("phrase", "say no"),
+        ("phrase", "at night"),
+    ]
+    assert parse_evidence(boundaries.evidence_text) == boundaries.evidence
+
+
+def test_manual_only_codes_never_fire(sample_segments, nlp) -> None:
+    codings = apply_codebook(sample_segments, SMALL, nlp=nlp)
+    assert "critical_incident" not in {c.code_id for c in codings}
+
+
+def test_codings_csv_round_trip(sample_segments, nlp, tmp_path: Path) -> None:
+    codings = apply_codebook(sample_segments, SMALL, nlp=nlp)
+    assert len(codings) > 10
+    path = write_codings(codings, tmp_path / "codings.csv")
+    again = read_codings(path, sample_segments, SMALL)
+    assert again.items == codings.items
+    frame = codings.to_frame()
+    assert {"segment_id", "code_id", "evidence", "source", "text", "group"} <= set(frame.columns)
+
+
+def test_coding_is_deterministic(sample_segments, nlp) -> None:
+    assert apply_codebook(sample_segments, SMALL, nlp=nlp) == apply_codebook(
+        sample_segments, SMALL, nlp=nlp
+    )

@@ -1,0 +1,279 @@
+"""`qualcode run`, `anonymize`, `code` and `codebook` through the CLI, with the golden report."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from qualcode.anonymize import read_key
+from qualcode.cli import app
+
+from .conftest import DATA, QMSUM, ROOT, SAMPLE, needs_qmsum
+
+runner = CliRunner()
+EXPECTED = DATA / "expected"
+REGENERATE = os.environ.get("QUALCODE_REGENERATE") == "1"
+
+
+def invoke(*args: object, cwd: Path | None = None):
+    if cwd is None:
+        return runner.invoke(app, [str(a) for a in args])
+    here = Path.cwd()
+    os.chdir(cwd)
+    try:
+        return runner.invoke(app, [str(a) for a in args])
+    finally:
+        os.chdir(here)
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory, nlp) -> Path:
+    """The README's main job: `qualcode run` with the repository's qualcode.yaml."""
+    folder = tmp_path_factory.mktemp("project")
+    for name in ("transcripts_sample", "codebooks"):
+        shutil.copytree(ROOT / name, folder / name)
+    shutil.copy(ROOT / "qualcode.yaml", folder / "qualcode.yaml")
+    result = invoke("run", cwd=folder)
+    assert result.exit_code == 0, result.output
+    return folder
+
+
+def test_run_writes_every_output(sample_run: Path) -> None:
+    out = sample_run / "out"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "codings.csv",
+        "report.md",
+        "run.json",
+        "segments.csv",
+        "themes.json",
+        "transcripts",
+    ]
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert run["settings"]["anonymize"] is True
+    assert run["counts"]["participants"] == 26
+    assert run["codebook"]["codes"] == 32
+    assert run["anonymization"]["replacements"] > 500
+    themes = json.loads((out / "themes.json").read_text(encoding="utf-8"))
+    assert [t["id"] for t in themes["themes"]] == [
+        "professional_growth",
+        "personal_growth",
+        "reflections",
+    ]
+    assert themes["totals"]["participants"] == 26
+
+
+def test_private_files_are_apart_and_owner_only(sample_run: Path) -> None:
+    private = sample_run / "private"
+    assert stat.S_IMODE(os.stat(private).st_mode) == 0o700
+    assert sorted(p.name for p in private.iterdir()) == ["key.csv", "review.csv"]
+    for path in private.iterdir():
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_no_original_name_in_the_output(sample_run: Path) -> None:
+    key = read_key(sample_run / "private" / "key.csv")
+    names = {
+        k.original
+        for k in key
+        if k.kind in ("participant", "moderator")
+        and len(k.original) > 3
+        and k.original.casefold()
+        not in ("will", "rose", "hope", "bill", "grace", "faith", "mark", "moderator")
+    }
+    assert len(names) > 40
+    for path in (sample_run / "out").rglob("*"):
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            for name in names:
+                assert not re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE), (
+                    path.name
+                )
+
+
+def test_golden_report(sample_run: Path) -> None:
+    report = (sample_run / "out" / "report.md").read_text(encoding="utf-8")
+    golden = EXPECTED / "report.md"
+    if REGENERATE:
+        golden.write_text(report, encoding="utf-8")
+    assert report == golden.read_text(encoding="utf-8")
+
+
+def test_rerun_keeps_the_pseudonyms(sample_run: Path) -> None:
+    before = (sample_run / "out" / "transcripts" / "group3.txt").read_text(encoding="utf-8")
+    result = invoke("run", cwd=sample_run)
+    assert result.exit_code == 0, result.output
+    assert (sample_run / "out" / "transcripts" / "group3.txt").read_text("utf-8") == before
+
+
+def test_run_without_anonymisation_and_options(tmp_path: Path, nlp) -> None:
+    result = invoke(
+        "run",
+        SAMPLE / "group4.txt",
+        "--codebook",
+        ROOT / "codebooks" / "near_peer_mentoring.yaml",
+        "--out",
+        tmp_path / "o",
+        "--no-anonymize",
+        "--unit",
+        "turn",
+        "--format",
+        "md",
+    )
+    assert result.exit_code == 0, result.output
+    run = json.loads((tmp_path / "o" / "run.json").read_text(encoding="utf-8"))
+    assert run["settings"] == {
+        "unit": "turn",
+        "anonymize": False,
+        "formats": ["md"],
+        "codebook": "near_peer_mentoring.yaml",
+    }
+    assert run["counts"]["segments"] == 91
+    assert not (tmp_path / "private").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["run", SAMPLE, "--out", "{tmp}/o"], r"Error: no codebook given — "),
+        (["run", "--config", DATA / "bad" / "empty.txt"], r"Error: no transcripts given — "),
+        (
+            ["run", SAMPLE, "--codebook", DATA / "codebooks" / "tabs.yaml", "--out", "{tmp}/o"],
+            r"Error: tabs\.yaml:3: a tab indents this line",
+        ),
+        (
+            [
+                "run",
+                SAMPLE,
+                "--codebook",
+                ROOT / "codebooks" / "meetings.yaml",
+                "--out",
+                "{tmp}/o",
+                "--format",
+                "pdf",
+            ],
+            r"Error: unknown format 'pdf'",
+        ),
+        (
+            [
+                "run",
+                SAMPLE,
+                "--codebook",
+                ROOT / "codebooks" / "meetings.yaml",
+                "--out",
+                "{tmp}/o",
+                "--private",
+                "{tmp}/o/private",
+            ],
+            r"Error: private: the private folder is inside the output folder",
+        ),
+        (
+            ["codebook", "check", DATA / "codebooks" / "many_problems.yaml"],
+            r"Error: many_problems\.yaml:14: figuring_out: unknown key 'keyword'",
+        ),
+    ],
+)
+def test_bad_runs(tmp_path: Path, args: list, error: str) -> None:
+    args = [str(a).replace("{tmp}", str(tmp_path)) for a in args]
+    result = invoke(*args)
+    assert result.exit_code == 1
+    assert re.match(error, result.stderr.splitlines()[0]), result.stderr
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_config_typo(tmp_path: Path) -> None:
+    config = tmp_path / "qualcode.yaml"
+    config.write_text("transcript: [x]\n", encoding="utf-8")
+    result = invoke("run", "--config", config)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "Error: qualcode.yaml: unknown setting 'transcript' — did you mean 'transcripts'?"
+    )
+
+
+def test_every_codebook_problem_is_one_error_line() -> None:
+    result = invoke("codebook", "check", DATA / "codebooks" / "many_problems.yaml")
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 8 and all(line.startswith("Error: many_problems.yaml:") for line in lines)
+
+
+def test_anonymize_command(tmp_path: Path, nlp) -> None:
+    result = invoke(
+        "anonymize",
+        DATA / "anon" / "s1.txt",
+        DATA / "anon" / "s2.txt",
+        "--roster",
+        DATA / "anon" / "participants.csv",
+        "--out",
+        tmp_path / "out",
+    )
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "out" / "transcripts" / "s1.txt").read_text(encoding="utf-8")
+    assert text.startswith("Moderator: Welcome.")
+    assert "Anna" not in text and "Kristóf" not in text
+    assert (tmp_path / "private" / "key.csv").is_file()
+    assert "Kristóf" not in result.output
+
+
+def test_code_command_never_anonymises(tmp_path: Path, nlp) -> None:
+    result = invoke(
+        "code",
+        DATA / "anon" / "s1.txt",
+        "--codebook",
+        DATA / "codebooks" / "small.yaml",
+        "--out",
+        tmp_path,
+    )
+    assert result.exit_code == 0, result.output
+    assert "Anna" in (tmp_path / "transcripts" / "s1.txt").read_text(encoding="utf-8")
+    assert (
+        (tmp_path / "codings.csv")
+        .read_text(encoding="utf-8")
+        .startswith("segment_id,transcript_id,speaker,code_id")
+    )
+
+
+def test_codebook_convert(tmp_path: Path) -> None:
+    result = invoke(
+        "codebook",
+        "convert",
+        ROOT / "codebooks" / "near_peer_mentoring.yaml",
+        "--to",
+        "xlsx",
+        "-o",
+        tmp_path / "cb.xlsx",
+    )
+    assert result.exit_code == 0, result.output
+    check = invoke("codebook", "check", tmp_path / "cb.xlsx")
+    assert check.exit_code == 0
+    assert "32 codes" in check.output
+
+
+@needs_qmsum
+def test_meetings_codebook_on_real_meetings(tmp_path: Path, nlp) -> None:
+    from .test_readers import render_meeting
+
+    for name in ("Product/all/ES2002a.json", "Academic/all/Bmr014.json"):
+        meeting = QMSUM / name
+        (tmp_path / f"{meeting.stem}.txt").write_text(render_meeting(meeting), "utf-8")
+    result = invoke(
+        "run",
+        tmp_path,
+        "--codebook",
+        ROOT / "codebooks" / "meetings.yaml",
+        "--out",
+        tmp_path / "out",
+        "--no-anonymize",
+    )
+    assert result.exit_code == 0, result.output
+    themes = json.loads((tmp_path / "out" / "themes.json").read_text(encoding="utf-8"))
+    counts = {s["id"]: s["segments"] for t in themes["themes"] for s in t["subthemes"]}
+    assert all(count > 0 for count in counts.values()), counts
+    assert themes["totals"]["transcripts"] == 2
