@@ -29,6 +29,7 @@ from .identifiers import (
     NAME_KINDS,
     NER_KINDS,
     ORDINARY_WORD_NAMES,
+    PERSON_KINDS,
     TITLES,
     Identifier,
     Lists,
@@ -213,6 +214,42 @@ def age_band(age: int) -> str:
     return f"[age {low}–{low + 4}]"
 
 
+_WORD_NUMBERS = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+        "fifteen sixteen seventeen eighteen nineteen".split()
+    )
+}
+_WORD_TENS = {
+    w: 10 * i
+    for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split())
+    if w != "_"
+}
+
+
+def spoken_number(text: str) -> int | None:
+    """`23` → 23, `twenty-three` → 23, `nineteen` → 19."""
+    digits = re.search(r"\d+", text)
+    if digits:
+        return int(digits.group())
+    total = None
+    for word in re.findall(r"[a-z]+", text.casefold()):
+        if word in _WORD_TENS:
+            total = (total or 0) + _WORD_TENS[word]
+        elif word in _WORD_NUMBERS:
+            total = (total or 0) + _WORD_NUMBERS[word]
+    return total
+
+
+def age_text(text: str) -> str:
+    """An age expression as a band: `23` → `[age 20–24]`, `six weeks old` → `[age under 1]`."""
+    if re.search(r"\b(?:months?|weeks?|days?)\b", text, re.IGNORECASE):
+        return "[age under 1]"
+    number = spoken_number(text)
+    return age_band(number) if number is not None else "[age]"
+
+
 def generalise_date(text: str, precision: str) -> str:
     """`the 14th of March 2022` → `[March 2022]`; `2022-03-14` → `[March 2022]`."""
     if precision == "mask":
@@ -347,8 +384,7 @@ class Pseudonyms:
         if span.kind == "date":
             return generalise_date(text, self.dates)
         if span.kind == "age":
-            number = re.search(r"\d+", text)
-            return age_band(int(number.group())) if number else "[age]"
+            return age_text(text)
         if span.kind in ("email", "phone", "postcode"):
             return f"[{span.kind}]"
         if span.kind == "url":
@@ -551,6 +587,23 @@ def _pieces(transcripts: Sequence[Transcript]) -> list[_Piece]:
     return pieces
 
 
+def _noun_like(doc: Doc, span: Identifier) -> bool:
+    """Whether the tagger reads a lower-case word as a name or noun ("ask ildiko"), not as
+    an adjective or verb ("medical school")."""
+    tokens = doc.char_span(span.start, span.end, alignment_mode="expand")
+    return tokens is not None and all(t.pos_ in ("PROPN", "NOUN", "X") for t in tokens)
+
+
+def _case_counts(pieces: Sequence[_Piece]) -> tuple[Counter[str], Counter[str]]:
+    """How often each word is written capitalised and in lower case across the project."""
+    capitalised: Counter[str] = Counter()
+    lower: Counter[str] = Counter()
+    for piece in pieces:
+        for word in re.findall(r"[^\W\d_][\w'’-]*", piece.text):
+            (capitalised if word[0].isupper() else lower)[word.casefold()] += 1
+    return capitalised, lower
+
+
 def _name_parts(name: str) -> list[str]:
     """The words of a multiword name that can name the person alone."""
     words = name.split()
@@ -617,16 +670,38 @@ def _propagate(
                 and span.text.casefold() not in KEEP_WORDS
             ):
                 votes[span.text][(span.kind, span.person)] += 1
-                if span.kind == "person":  # "Dr. Fehér" → also "Fehér"; "Judit Kardos" → "Judit"
-                    for part in _name_parts(span.text):
-                        votes[part][(span.kind, span.person)] += 0
     # the kind most detections agree on ("Szeged" is a place even where NER said person)
     names = [(text, *counter.most_common(1)[0][0]) for text, counter in votes.items()]
+    # a person's full name also flags its parts: "Dr. Fehér" → "Fehér", "Judit Kardos" → "Judit"
+    parts = {
+        part: (part, kind, person)
+        for text, kind, person in names
+        if kind in PERSON_KINDS
+        for part in _name_parts(text)
+        if part not in votes
+    }
+    names += list(parts.values())
+    # a name written mostly capitalised is also masked where a transcriber typed it in lower
+    # case ("ildiko"); a word the project mostly writes in lower case is not ("Recognition")
+    capitalised, lower = _case_counts(pieces)
+    loose = [
+        n
+        for n in names
+        if n[1] in PERSON_KINDS
+        and " " not in n[0]
+        and capitalised[n[0].casefold()] > 2 * lower[n[0].casefold()]
+        and n[0].casefold() not in ORDINARY_WORD_NAMES
+    ]
     result = []
     for piece, doc, spans in zip(pieces, docs, found, strict=True):
         extra = [
             replace(s, detector="propagation")
             for s in find_names(piece.text, names, doc, "propagation", case_sensitive=True)
+            + [
+                s
+                for s in find_names(piece.text, loose, doc, "propagation")
+                if not s.text.islower() or _noun_like(doc, s)
+            ]
         ]
         result.append(merge_spans([*spans, *extra]))
     return result

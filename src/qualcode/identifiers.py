@@ -309,10 +309,34 @@ def roster_identifiers(
 
 # --- patterns -------------------------------------------------------------------------
 
-_NUMBER_WORDS = r"(?:like|about|around|only|just|nearly|almost|already)\s+"
+_HEDGE = r"(?:like|about|around|only|just|nearly|almost|already)\s+"
+_UNITS = "two|three|four|five|six|seven|eight|nine"
+_TEENS = "ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen"
+_TENS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
+_NUMBER = rf"(?:\d{{1,3}}|(?:{_TENS})(?:[\s-](?:one|{_UNITS}))?|{_TEENS}|{_UNITS})"
+_NOT_AN_AGE = (
+    r"(?!\s*(?:%|percent|minutes?|hours?|days?|weeks?|months?|semesters?"
+    r"|years?(?!\s+old)|euros?|pounds?|dollars?|forints?|people|students|mentees"
+    r"|patients|times|o'clock|am\b|pm\b|of\b|or\b|to\b|[:.,]\d|-year))"
+)
+_STREET = (
+    r"(?:utca|út|útja|tér|körút|sor|köz|Street|St\.|Road|Rd\.?|Avenue|Ave\.?|Lane|Way"
+    r"|Close|Drive|Square|Straße|Strasse|Gasse|Allee|rue|via)"
+)
+_CAPITALISED = r"[A-ZÁÉÍÓÖŐÚÜŰÄÅØ][\w'’-]+"
+_DOMAINS = r"(?:com|org|net|edu|gov|io|hu|uk|de|fr|se|no|nl|eu|info|example|ac\.uk|co\.uk)"
+
+# (kind, pattern): the span is the named group `value` if the pattern has one
 PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("email", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)),
-    ("url", re.compile(r"\b(?:https?://|www\.)[^\s<>\"]+[^\s<>\".,;:!?)\]]", re.IGNORECASE)),
+    ("email", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
+    (
+        "url",
+        re.compile(
+            r"\b(?:https?://|www\.)[^\s<>\"]+[^\s<>\".,;:!?)\]]"
+            rf"|\b[\w-]+(?:\.[\w-]+)*\.{_DOMAINS}\b(?:/[^\s<>\"]*[^\s<>\".,;:!?)\]])?",
+            re.IGNORECASE,
+        ),
+    ),
     (
         "phone",
         re.compile(
@@ -339,20 +363,28 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             rf"|\b(?:{MONTHS})\.?\s+\d{{4}}\b"
             r"|\b\d{4}-\d{2}-\d{2}\b"
             r"|\b\d{1,2}[./]\d{1,2}[./](?:\d{4}|\d{2})\b"
-            r"|\b(?:in|since|from|until|till|born|of|year)\s+(?:19|20)\d{2}\b",
+            r"|\b(?:in|since|from|until|till|born|of|year)\s+(?P<value>(?:19|20)\d{2})\b",
             re.IGNORECASE,
         ),
     ),
     (
         "age",
         re.compile(
-            rf"\b\d{{1,3}}[\s-]+(?:years?|yrs?)[\s-]+old\b"
-            rf"|\baged?\s+(?:of\s+)?\d{{1,3}}\b"
-            rf"|\b(?:I'?m|I\s+am|I\s+was|he'?s|she'?s|he\s+was|she\s+was|turned|turning)\s+"
-            rf"(?:{_NUMBER_WORDS})?(?:1[3-9]|[2-9]\d)\b"
-            rf"(?!\s*(?:%|percent|minutes?|hours?|days?|weeks?|months?|semesters?|years?(?!\s+old)"
-            rf"|euros?|pounds?|dollars?|people|students|mentees|times|o'clock|am\b|pm\b|[:.,]\d))",
+            rf"\b(?P<value>{_NUMBER}[\s-]+(?:years?|yrs?|months?|weeks?|days?)[\s-]+old)\b"
+            rf"|\b(?P<aged>aged?\s+(?:of\s+)?{_NUMBER})\b"
+            rf"|\b(?:I'?m|I\s+am|I\s+was|you'?re|he'?s|she'?s|he\s+is|she\s+is|he\s+was|she\s+was"
+            rf"|turned|turning|(?:child|boy|girl|man|woman)\s+of"
+            rf"|(?:daughter|son|child|brother|sister|wife|husband|mother|father|grandmother"
+            rf"|grandfather|grandson|granddaughter|partner)\s+(?:is|was|turned))\s+(?:{_HEDGE})?"
+            rf"(?P<number>{_NUMBER})\b{_NOT_AN_AGE}",
             re.IGNORECASE,
+        ),
+    ),
+    (
+        "place",
+        re.compile(
+            rf"\b(?:{_CAPITALISED}\s+){{1,3}}{_STREET}(?!\w)"
+            r"|\b(?i:ward)\s+\d+[A-Z]?\b"
         ),
     ),
     (
@@ -361,43 +393,22 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"\b\d{3,6}/\d{2,4}\b"
             r"|\b(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{6}\b"
             r"|\b\d{7,}\b"
+            r"|\b\d{3,4}(?:[\s-]\d{3,4}){2}\b"
+            r"|\b[A-Z]{1,3}-\d{4,}\b"
+            r"|\b(?:Bed|Cot|Bay|Room)\s+\d+[A-Z]?\b"
         ),
     ),
 ]
 
 
 def pattern_identifiers(text: str) -> list[Identifier]:
-    """Emails, URLs, phone numbers, postcodes, dates, ages and ID numbers."""
+    """Emails, URLs, phone numbers, postcodes, dates, ages, streets, wards and ID numbers."""
     found = []
     for kind, pattern in PATTERNS:
         for match in pattern.finditer(text):
-            value = match.group()
-            if kind == "date" and value.split()[0].casefold() in (
-                "in",
-                "since",
-                "from",
-                "until",
-                "till",
-                "born",
-                "of",
-                "year",
-            ):
-                offset = match.start() + len(value) - 4
-                found.append(
-                    Identifier(offset, match.end(), kind, text[offset : match.end()], "pattern")
-                )
-                continue
-            if kind == "age" and not value[0].isdigit() and not value.lower().startswith("age"):
-                number = re.search(r"\d+\s*$", value)
-                if number:
-                    offset = match.start() + number.start()
-                    found.append(
-                        Identifier(
-                            offset, match.end(), kind, text[offset : match.end()].strip(), "pattern"
-                        )
-                    )
-                    continue
-            found.append(Identifier(match.start(), match.end(), kind, value, "pattern"))
+            group = next((g for g in ("value", "aged", "number") if match.groupdict().get(g)), None)
+            start, end = match.span(group) if group else match.span()
+            found.append(Identifier(start, end, kind, text[start:end], "pattern"))
     return found
 
 
