@@ -67,7 +67,7 @@ def test_names_that_are_ordinary_words(nlp, text: str, expected) -> None:
             [("https://mentoring.example/apply", "url")],
         ),
         ("We live at SW1A 1AA.", [("SW1A 1AA", "postcode")]),
-        ("It was on the 14th of March 2022.", [("the 14th of March 2022", "date")]),
+        ("It was on the 14th of March 2022.", [("14th of March 2022", "date")]),
         ("Born on 2001-05-17.", [("2001-05-17", "date")]),
         ("I'm 23 and fine.", [("23", "age")]),
         ("She is 19 years old.", [("19 years old", "age")]),

@@ -40,7 +40,7 @@ from .identifiers import (
     person_key,
     roster_names,
 )
-from .nlp import load_pipeline
+from .nlp import load_pipeline, pipe_options
 from .roster import Roster, read_roster
 from .transcripts import Transcript, Turn, render
 
@@ -397,6 +397,10 @@ class Pseudonyms:
             return self._tag("place", "Place", text, numbered=True)
         if span.kind == "organisation":
             return self._tag("organisation", _organisation_tag(text), text, numbered=True)
+        if span.kind == "amount":  # sums of money and quantities (MONEY, QUANTITY)
+            return "[amount]"
+        if span.kind == "group":  # nationalities, religious and political groups (NORP)
+            return self._tag("group", "Group", text, numbered=True)
         return self._tag(span.kind, span.kind.capitalize(), text, numbered=True)
 
     def _tag(self, kind: str, tag: str, original: str, numbered: bool = False) -> str:
@@ -479,10 +483,14 @@ def _organisation_tag(text: str) -> str:
 def _possible_misses(
     doc: Doc, spans: Sequence[Identifier], lists: Lists
 ) -> list[tuple[int, int, str]]:
-    covered = [(s.start, s.end) for s in spans]
+    """Words a human should check: titles before unmasked words, digits, capitalised words."""
+    full = doc.text
+    masked = bytearray(len(full) + 1)
+    for span in spans:
+        masked[span.start : span.end] = b"\x01" * (span.end - span.start)
 
     def free(start: int, end: int) -> bool:
-        return not any(s < end and start < e for s, e in covered)
+        return not any(masked[start:end])
 
     misses = []
     for token in doc:
@@ -506,7 +514,7 @@ def _possible_misses(
             misses.append((start, end, "possible miss: digits left visible"))
         elif (
             token.text[:1].isupper()
-            and not token.is_sent_start
+            and not _starts_sentence(full, start)
             and lowered not in KEEP_WORDS
             and lowered not in lists.keep
             and token.pos_ in ("PROPN", "NOUN", "ADJ")
@@ -553,7 +561,8 @@ def anonymize(
     nlp = nlp or load_pipeline(model)
     pieces = _pieces(transcripts)
     with nlp.select_pipes(enable=ner_pipeline(nlp)):
-        docs = list(nlp.pipe((p.text for p in pieces), batch_size=256))
+        texts = [p.text for p in pieces]
+        docs = list(nlp.pipe(texts, **pipe_options(texts)))
     found = [
         detect_in_doc(
             doc,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .codebook import Code, Codebook
 from .errors import QualcodeError
 from .files import atomic_write_text, csv_text
-from .nlp import load_pipeline
+from .nlp import load_pipeline, pipe_options
 from .segments import Segment, Segments
 
 if TYPE_CHECKING:
@@ -220,7 +220,8 @@ class _CompiledCodebook:
 
     matcher: Any
     phrase_matcher: Any
-    regexes: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
+    keywords: dict[str, list[tuple[str, tuple[str, ...]]]] = field(default_factory=dict)
+    regexes: dict[str, tuple[re.Pattern[str], list[str]]] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)  # key → readable rule
 
 
@@ -228,17 +229,38 @@ def _key(code_index: int, part: str, kind: str, index: int) -> str:
     return f"{code_index}|{part}|{kind}|{index}"
 
 
-def _keyword_patterns(keyword: str) -> list[list[dict[str, Any]]]:
-    words = keyword.split()
-    lemma: list[dict[str, Any]] = []
-    lower: list[dict[str, Any]] = []
-    for i, word in enumerate(words):
-        if i:
-            lemma.append({"OP": f"{{0,{_MAX_GAP}}}"})
-            lower.append({"OP": f"{{0,{_MAX_GAP}}}"})
-        lemma.append({"LEMMA": {"IN": sorted({word, word.capitalize(), word.upper()})}})
-        lower.append({"LOWER": word})
-    return [lemma, lower]
+def _token_forms(token: Any) -> tuple[str, str]:
+    return token.lemma_.casefold(), token.lower_
+
+
+def keyword_matches(
+    doc: Doc, keywords: dict[str, list[tuple[str, tuple[str, ...]]]]
+) -> Iterator[tuple[str, int, int]]:
+    """(key, start, end) token spans where a keyword's words occur in order, each compared
+    with the token's lemma and its written form, at most `_MAX_GAP` tokens apart. A look-up
+    per token: the cost does not grow with the number of keywords."""
+    forms = [_token_forms(token) for token in doc]
+    for i, (lemma, lower) in enumerate(forms):
+        for first in {lemma, lower}:
+            for key, words in keywords.get(first, ()):
+                end = _rest_of_keyword(forms, i + 1, words[1:])
+                if end is not None:
+                    yield key, i, end
+
+
+def _rest_of_keyword(
+    forms: list[tuple[str, str]], start: int, words: tuple[str, ...]
+) -> int | None:
+    """The end of a multiword keyword whose later words follow from `start`, or None."""
+    position = start
+    for word in words:
+        for j in range(position, min(position + _MAX_GAP + 1, len(forms))):
+            if word in forms[j]:
+                position = j + 1
+                break
+        else:
+            return None
+    return position
 
 
 def compile_codebook(codebook: Codebook, nlp: Language) -> _CompiledCodebook:
@@ -251,7 +273,8 @@ def compile_codebook(codebook: Codebook, nlp: Language) -> _CompiledCodebook:
             for kind, index, entry in rules.entries():
                 key = _key(code_index, part, kind, index)
                 if kind == "keywords":
-                    compiled.matcher.add(key, _keyword_patterns(entry))
+                    words = tuple(entry.split())
+                    compiled.keywords.setdefault(words[0], []).append((key, words))
                     compiled.labels[key] = f"'{entry}'"
                 elif kind == "phrases":
                     compiled.phrase_matcher.add(key, [nlp.make_doc(entry)])
@@ -260,7 +283,10 @@ def compile_codebook(codebook: Codebook, nlp: Language) -> _CompiledCodebook:
                     compiled.matcher.add(key, [[dict(t) for t in entry]])
                     compiled.labels[key] = json.dumps([dict(t) for t in entry], ensure_ascii=False)
                 else:
-                    compiled.regexes.append((key, re.compile(entry, re.IGNORECASE)))
+                    _pattern, keys = compiled.regexes.setdefault(  # each distinct regex once
+                        entry, (re.compile(entry, re.IGNORECASE), [])
+                    )
+                    keys.append(key)
                     compiled.labels[key] = f"/{entry}/"
     return compiled
 
@@ -326,18 +352,24 @@ def _code_segment(
     vocab_strings = doc.vocab.strings
     hits: dict[str, list[tuple[int, int, str]]] = defaultdict(list)  # key → char spans
     negatable: dict[str, list[bool]] = defaultdict(list)
-    for match_id, start, end in list(compiled.matcher(doc)) + list(compiled.phrase_matcher(doc)):
-        key = vocab_strings[match_id]
+    matches = [
+        (vocab_strings[match_id], start, end)
+        for matcher in (compiled.matcher, compiled.phrase_matcher)
+        if len(matcher)
+        for match_id, start, end in matcher(doc)
+    ]
+    matches += keyword_matches(doc, compiled.keywords)
+    for key, start, end in matches:
         span = doc[start:end]
         hits[key].append((span.start_char, span.end_char, span.text))
         negatable[key].append(span)
-    for key, pattern in compiled.regexes:
+    for pattern, keys in compiled.regexes.values():
         for found in pattern.finditer(segment.text):
             if found.end() > found.start():
-                hits[key].append((found.start(), found.end(), found.group()))
-                negatable[key].append(
-                    doc.char_span(found.start(), found.end(), alignment_mode="expand")
-                )
+                span = doc.char_span(found.start(), found.end(), alignment_mode="expand")
+                for key in keys:
+                    hits[key].append((found.start(), found.end(), found.group()))
+                    negatable[key].append(span)
     if not hits:
         return
     by_code: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
@@ -441,11 +473,12 @@ def apply_codebook(
     nlp = nlp or load_pipeline(model)
     compiled = compile_codebook(codebook, nlp)
     codings: list[Coding] = []
-    texts = (segment.text for segment in segments)
+    texts = [segment.text for segment in segments]
     components = _components(nlp, codebook)
     parse = nlp.get_pipe("parser") if "parser" in nlp.pipe_names else None
     with nlp.select_pipes(enable=components):
-        for segment, doc in zip(segments, nlp.pipe(texts, batch_size=512), strict=True):
+        docs = nlp.pipe(texts, **pipe_options(texts))
+        for segment, doc in zip(segments, docs, strict=True):
             codings.extend(_code_segment(doc, segment, codebook, compiled, parse))
     return Codings(codings, segments, codebook)
 

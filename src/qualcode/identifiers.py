@@ -8,6 +8,7 @@ languages, subjects, apps, eponyms) are kept. `anonymize.py` turns spans into ps
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -109,6 +110,8 @@ NER_KINDS = {
     "ORG": "organisation",
     "DATE": "date",
     "NORP": "group",
+    "MONEY": "amount",
+    "QUANTITY": "amount",
 }
 MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|"
@@ -246,6 +249,27 @@ def names_a_person(text: str, start: int, end: int, doc: Doc | None) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=32)
+def _name_matcher(
+    names: tuple[tuple[str, str, str], ...], case_sensitive: bool
+) -> tuple[re.Pattern[str], dict[str, tuple[str, str, str]], dict[str, tuple[str, str, str]]]:
+    """One regex for many names (compiled once per list), and look-ups by folded name."""
+    by_loose: dict[str, tuple[str, str, str]] = {}
+    for name, kind, person in sorted(names, key=lambda n: -len(n[0])):
+        by_loose.setdefault(name.casefold(), (name, kind, person))
+    pattern = re.compile(
+        r"(?<![\w@.])("
+        + "|".join(_loose(info[0] if case_sensitive else key) for key, info in by_loose.items())
+        + r")(?=['’]s\b|[^\w@]|$)",
+        0 if case_sensitive else re.IGNORECASE,
+    )
+    plain = {
+        unicodedata.normalize("NFKD", k).encode("ascii", "ignore").decode(): v
+        for k, v in by_loose.items()
+    }
+    return pattern, by_loose, plain
+
+
 def find_names(
     text: str,
     names: Sequence[tuple[str, str, str]],
@@ -260,19 +284,7 @@ def find_names(
     """
     if not names:
         return []
-    by_loose: dict[str, tuple[str, str, str]] = {}
-    for name, kind, person in sorted(names, key=lambda n: -len(n[0])):
-        by_loose.setdefault(name.casefold(), (name, kind, person))
-    pattern = re.compile(
-        r"(?<![\w@.])("
-        + "|".join(_loose(info[0] if case_sensitive else key) for key, info in by_loose.items())
-        + r")(?=['’]s\b|[^\w@]|$)",
-        0 if case_sensitive else re.IGNORECASE,
-    )
-    plain = {
-        unicodedata.normalize("NFKD", k).encode("ascii", "ignore").decode(): v
-        for k, v in by_loose.items()
-    }
+    pattern, by_loose, plain = _name_matcher(tuple(names), case_sensitive)
     found = []
     for match in pattern.finditer(text):
         word = match.group(1)
@@ -358,7 +370,7 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "date",
         re.compile(
-            rf"\b(?:the\s+)?\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{MONTHS})\b\.?(?:,?\s+\d{{4}})?"
+            rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{MONTHS})\b\.?(?:,?\s+\d{{4}})?"
             rf"|\b(?:{MONTHS})\.?\s+(?:the\s+)?\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?\s+\d{{4}})?"
             rf"|\b(?:{MONTHS})\.?\s+\d{{4}}\b"
             r"|\b\d{4}-\d{2}-\d{2}\b"
@@ -461,6 +473,8 @@ def ner_identifiers(doc: Doc, lists: Lists, labels: Iterable[str] = NER_KINDS) -
             continue
         if kind == "place" and ORGANISATION_WORDS.search(value):
             kind = "organisation"  # "St. Ladislaus Teaching Hospital" tagged as a facility
+        if kind in ("person", "place") and len(value) <= 3 and any(c.isdigit() for c in value):
+            continue  # "F1", "F2": grades and codes, not people or places
         if kind == "organisation" and value.isupper() and len(value) <= 3:
             continue  # GP, NHS, ICU: kinds of place, not a particular one
         if (
@@ -488,13 +502,14 @@ def proper_noun_identifiers(
 ) -> list[Identifier]:
     """Capitalised proper nouns inside a sentence that no detector claimed."""
     found = []
+    full = doc.text  # Doc.text joins every token: compute it once
     covered = [(s.start, s.end) for s in taken] + [
         m.span()
         for phrase in lists.keep
-        for m in re.finditer(re.escape(phrase), doc.text, re.IGNORECASE)
+        for m in re.finditer(re.escape(phrase), full, re.IGNORECASE)
     ]
     for token in doc:
-        if token.pos_ != "PROPN" or not token.text[:1].isupper() or token.is_sent_start:
+        if token.pos_ != "PROPN" or not token.text[:1].isupper():
             continue
         start, end = token.idx, token.idx + len(token.text)
         text = token.text.casefold()
@@ -502,9 +517,19 @@ def proper_noun_identifiers(
             continue
         if token.text.isupper() or any(s <= start < e for s, e in covered):
             continue  # acronyms (NHS, ICU) and words already found
-        before = doc.text[:start].rstrip()
-        if not before or before[-1] in '.!?\n:[("“':
+        before = full[max(0, start - 40) : start].rstrip()
+        if not before or before[-1] in '.!?\n:[("“]':
             continue
+        previous = doc[token.i - 1] if token.i else None
+        following = doc[token.i + 1] if token.i + 1 < len(doc) else None
+        if previous is not None and (previous.pos_ == "DET" or previous.tag_ == "PRP$"):
+            continue  # "the Convention", "his Apgar score": a thing, not a person
+        if following is not None and (
+            following.like_num or (following.text in ("'s", "’s") and _eponym(full, end))
+        ):
+            continue  # "Article 25", "Rule 59", "Parkinson's disease"
+        if _eponym(full, end) or (text.endswith("s") and text[:-1] in KEEP_WORDS):
+            continue  # "Krebs cycle", "Four Tuesdays"
         found.append(Identifier(start, end, "person", token.text, "propn"))
     return found
 
@@ -571,7 +596,7 @@ def detect_in_doc(
         roster_identifiers(text, transcript_id, names, doc)
         + list_identifiers(text, lists, doc)
         + pattern_identifiers(text)
-        + [s for s in ner_identifiers(doc, lists, ner_labels) if s.kind != "group"]
+        + ner_identifiers(doc, lists, ner_labels)
     )
     if proper_nouns:
         spans += proper_noun_identifiers(doc, merge_spans(spans), lists)

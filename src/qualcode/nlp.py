@@ -71,3 +71,18 @@ def pipeline_info(model: str | None = None) -> PipelineInfo:
         version=meta.get("version", ""),
         spacy_version=spacy.__version__,
     )
+
+
+PARALLEL_WORDS = 50_000  # below this, starting a second process costs more than it saves
+WORDS_PER_BATCH = 4_000  # long texts in big batches are padded and slow: keep batches small
+
+
+def pipe_options(texts: list[str]) -> dict[str, int]:
+    """`batch_size` and `n_process` for `nlp.pipe` over these texts: batches of about 4,000
+    words, and two processes on a machine with two cores when there is enough text to pay
+    for starting them."""
+    words = sum(text.count(" ") + 1 for text in texts)
+    per_text = words / max(len(texts), 1)
+    batch_size = max(1, min(256, int(WORDS_PER_BATCH / max(per_text, 1))))
+    n_process = 2 if words >= PARALLEL_WORDS and (os.cpu_count() or 1) >= 2 else 1
+    return {"batch_size": batch_size, "n_process": n_process}

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import QualcodeError
 from .files import atomic_write_text, csv_text
-from .nlp import load_pipeline
+from .nlp import load_pipeline, pipe_options
 from .transcripts import Transcript, render
 
 if TYPE_CHECKING:
@@ -191,8 +191,9 @@ def sentence_spans(texts: Sequence[str], nlp: Language) -> Iterator[list[tuple[i
     enable = [component] if component != "parser" else ["tok2vec", "parser"]
     enable = [c for c in enable if c in nlp.pipe_names]
     with nlp.select_pipes(enable=enable):
-        plain = (_PSEUDONYM_TAG.sub(_as_name, text) for text in texts)
-        for text, doc in zip(texts, nlp.pipe(plain, batch_size=256), strict=True):
+        plain = [_PSEUDONYM_TAG.sub(_as_name, text) for text in texts]
+        options = pipe_options(plain) if component == "parser" else {"batch_size": 256}
+        for text, doc in zip(texts, nlp.pipe(plain, **options), strict=True):
             if not text.strip():
                 yield []
                 continue
