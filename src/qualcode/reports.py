@@ -16,6 +16,14 @@ def _groups(counts: Counts, total: int) -> str:
     return f"{counts.groups}/{total}"
 
 
+def _row(label: str, counts: Counts, groups: int, bold: bool = False) -> str:
+    """A table row: label, coded segments, participants, groups as "4/5"."""
+    cells = [str(counts.segments), str(counts.participants), _groups(counts, groups)]
+    if bold:
+        cells = [f"**{cell}**" for cell in cells]
+    return f"| {label} | " + " | ".join(cells) + " |"
+
+
 def _cell(text: str) -> str:
     return " ".join(text.replace("|", "\\|").split())
 
@@ -40,25 +48,14 @@ def theme_report_markdown(report: ThemeReport) -> str:
         "| --- | --- | ---: | ---: | ---: |",
     ]
     for theme in report.themes:
-        lines.append(
-            f"| **{_cell(theme.label)}** | | **{theme.counts.segments}** | "
-            f"**{theme.counts.participants}** | **{_groups(theme.counts, groups)}** |"
-        )
-        for sub in theme.subthemes:
-            lines.append(
-                f"| | {_cell(sub.label)} | {sub.counts.segments} | "
-                f"{sub.counts.participants} | {_groups(sub.counts, groups)} |"
-            )
+        lines.append(_row(f"**{_cell(theme.label)}** |", theme.counts, groups, bold=True))
+        lines += [_row(f"| {_cell(sub.label)}", sub.counts, groups) for sub in theme.subthemes]
     for number, theme in enumerate(report.themes, start=1):
         lines += ["", f"## {number}. {theme.label}", ""]
         if theme.description:
             lines += [theme.description, ""]
         lines += ["| Subtheme | Segments | Participants | Groups |", "| --- | ---: | ---: | ---: |"]
-        for sub in theme.subthemes:
-            lines.append(
-                f"| {_cell(sub.label)} | {sub.counts.segments} | "
-                f"{sub.counts.participants} | {_groups(sub.counts, groups)} |"
-            )
+        lines += [_row(_cell(sub.label), sub.counts, groups) for sub in theme.subthemes]
         for sub_number, sub in enumerate(theme.subthemes, start=1):
             lines += ["", f"### {number}.{sub_number} {sub.label}", ""]
             if sub.description:
