@@ -163,7 +163,8 @@ def run_command(
         model=model,
         anonymize=False if no_anonymize else None,
     )
-    result = _with_progress(lambda stage: run(settings, stage))
+    stages = 7 if settings.anonymize else 6  # load, read, (anonymise,) segment, code, themes, write
+    result = _with_progress(lambda stage: run(settings, stage), stages)
     totals = result.themes.totals if result.themes else {}
     typer.echo(
         f"{totals.get('transcripts', 0)} transcripts, {totals.get('participants', 0)} "
@@ -173,17 +174,31 @@ def run_command(
     )
 
 
-def _with_progress(work: Callable[[Callable[[str], None]], Any]) -> Any:
-    """Run `work(on_stage)` with a rich progress display on a terminal, quietly otherwise."""
+def _with_progress(work: Callable[[Callable[[str], None]], Any], stages: int) -> Any:
+    """Run `work(on_stage)` with a rich progress bar over its stages on a terminal, quietly
+    otherwise."""
     if not sys.stderr.isatty():
         return work(lambda stage: None)
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True
+        SpinnerColumn(),
+        TextColumn("{task.description:<14}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        transient=True,
     ) as progress:
-        task = progress.add_task("starting", total=None)
-        return work(lambda stage: progress.update(task, description=stage))
+        task = progress.add_task("starting", total=stages)
+        seen: list[str] = []
+
+        def on_stage(stage: str) -> None:
+            if seen:
+                progress.advance(task)
+            seen.append(stage)
+            progress.update(task, description=stage)
+
+        return work(on_stage)
 
 
 @app.command("code")
