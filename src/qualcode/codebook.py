@@ -12,7 +12,7 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -982,7 +982,3 @@ def _xlsx_bytes(codebook: Codebook) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
-
-
-def iter_codes(codebook: Codebook) -> Iterable[Code]:
-    return iter(codebook.codes)

@@ -30,7 +30,6 @@ class RunConfig:
     anonymization: dict[str, Any] = field(default_factory=dict)  # AnonymizeSettings keys
     formats: tuple[str, ...] = FORMATS
     model: str | None = None
-    settings: dict[str, Any] = field(default_factory=dict)
 
     @property
     def private_folder(self) -> Path:
@@ -90,7 +89,7 @@ def load_config(path: str | Path = CONFIG_FILE) -> RunConfig:
         raise ConfigurationError(
             "the settings are not a mapping", file=path, line=1, fix="write 'key: value' lines"
         )
-    keys = [f.name for f in fields(RunConfig) if f.name != "settings"]
+    keys = [f.name for f in fields(RunConfig) if f.name != "anonymization"]
     for key in data:
         if key not in keys:
             guess = difflib.get_close_matches(str(key), keys, n=1)
@@ -125,5 +124,4 @@ def load_config(path: str | Path = CONFIG_FILE) -> RunConfig:
         anonymization=dict(anonymize) if isinstance(anonymize, dict) else {},
         formats=parse_formats(data.get("formats") or list(FORMATS)),
         model=data.get("model"),
-        settings=dict(data),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -294,8 +294,3 @@ def check_roster_coverage(roster: Roster, transcripts: Sequence[Transcript]) -> 
                 line=entry.line,
                 fix="check the label against the transcript",
             )
-
-
-def with_turns(transcript: Transcript, turns: Iterable[Turn]) -> Transcript:
-    """A copy of `transcript` with other turns (e.g. pseudonymised)."""
-    return replace(transcript, turns=tuple(turns))
