@@ -517,7 +517,7 @@ def _possible_misses(
             and not _starts_sentence(full, start)
             and lowered not in KEEP_WORDS
             and lowered not in lists.keep
-            and token.pos_ in ("PROPN", "NOUN", "ADJ")
+            and token.tag_[:2] in ("NN", "JJ")
             and len(token.text) > 2
             and not token.text.isupper()
         ):
@@ -600,7 +600,7 @@ def _noun_like(doc: Doc, span: Identifier) -> bool:
     """Whether the tagger reads a lower-case word as a name or noun ("ask ildiko"), not as
     an adjective or verb ("medical school")."""
     tokens = doc.char_span(span.start, span.end, alignment_mode="expand")
-    return tokens is not None and all(t.pos_ in ("PROPN", "NOUN", "X") for t in tokens)
+    return tokens is not None and all(t.tag_[:2] in ("NN", "FW", "XX") for t in tokens)
 
 
 def _case_counts(pieces: Sequence[_Piece]) -> tuple[Counter[str], Counter[str]]:

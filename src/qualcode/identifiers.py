@@ -102,6 +102,7 @@ ORGANISATION_WORDS = re.compile(
     r"school|academy|company|ltd|inc|foundation|association|club|society)\b",
     re.IGNORECASE,
 )
+PROPER_NOUN_TAGS = ("NNP", "NNPS")
 NER_KINDS = {
     "PERSON": "person",
     "GPE": "place",
@@ -243,7 +244,8 @@ def names_a_person(text: str, start: int, end: int, doc: Doc | None) -> bool:
     if doc is not None:
         span = doc.char_span(start, end, alignment_mode="expand")
         if span is not None and (
-            any(t.pos_ == "PROPN" for t in span) or any(t.ent_type_ == "PERSON" for t in span)
+            any(t.tag_ in PROPER_NOUN_TAGS for t in span)
+            or any(t.ent_type_ == "PERSON" for t in span)
         ):
             return True
     return False
@@ -509,7 +511,7 @@ def proper_noun_identifiers(
         for m in re.finditer(re.escape(phrase), full, re.IGNORECASE)
     ]
     for token in doc:
-        if token.pos_ != "PROPN" or not token.text[:1].isupper():
+        if token.tag_ not in PROPER_NOUN_TAGS or not token.text[:1].isupper():
             continue
         start, end = token.idx, token.idx + len(token.text)
         text = token.text.casefold()
@@ -522,7 +524,7 @@ def proper_noun_identifiers(
             continue
         previous = doc[token.i - 1] if token.i else None
         following = doc[token.i + 1] if token.i + 1 < len(doc) else None
-        if previous is not None and (previous.pos_ == "DET" or previous.tag_ == "PRP$"):
+        if previous is not None and (previous.tag_ in ("DT", "PRP$", "WP$", "PDT")):
             continue  # "the Convention", "his Apgar score": a thing, not a person
         if following is not None and (
             following.like_num or (following.text in ("'s", "’s") and _eponym(full, end))
@@ -555,8 +557,9 @@ def merge_spans(spans: Iterable[Identifier]) -> list[Identifier]:
 
 
 def ner_pipeline(nlp: Language) -> list[str]:
-    """Components the detectors need: tags (proper nouns) and entities."""
-    return [c for c in ("tok2vec", "tagger", "attribute_ruler", "ner") if c in nlp.pipe_names]
+    """Components the detectors need: fine-grained tags (proper nouns) and entities; the
+    detectors read `tag_` (NNP), so the attribute ruler that maps tags to `pos_` is skipped."""
+    return [c for c in ("tok2vec", "tagger", "ner") if c in nlp.pipe_names]
 
 
 def detect_identifiers(
