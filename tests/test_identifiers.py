@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 import qualcode as qc
-from qualcode.identifiers import Identifier, Lists, detect_identifiers, merge_spans
+from qualcode.identifiers import (
+    Identifier,
+    Lists,
+    detect_identifiers,
+    merge_spans,
+    pattern_identifiers,
+)
 
 from .conftest import DATA
 
@@ -74,6 +80,7 @@ def test_names_that_are_ordinary_words(nlp, text: str, expected) -> None:
         ("when I was like 17", [("17", "age")]),
         ("I was 20 minutes late.", []),
         ("My Neptun code is AB12CD.", [("AB12CD", "id")]),
+        ("my Swedish postcode, 981 45, went", [("981 45", "postcode")]),
         ("Application no. 36110/97 was lodged.", [("36110/97", "id")]),
     ],
 )
@@ -135,3 +142,17 @@ def test_merge_prefers_longer_then_trusted() -> None:
         ("Anna Kovács", "ner"),
         ("23", "pattern"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Marika néni from the kitchen", [("Marika néni", "person")]),
+        ("My daughter is Oliwia, she", [("Oliwia", "person")]),
+        ("my mentee is called Ben Smith.", [("Ben Smith", "person")]),
+        ("my friend is Hungarian", []),
+        ("My son is very tall", []),
+    ],
+)
+def test_person_cues(text: str, expected) -> None:
+    assert [(s.text, s.kind) for s in pattern_identifiers(text)] == expected

@@ -395,6 +395,24 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
     (
+        "person",
+        re.compile(
+            rf"\b(?P<value>{_CAPITALISED}\s+(?:néni|bácsi))\b"  # Hungarian "auntie", "uncle"
+            r"|\b(?i:my|our|his|her|their)\s+(?i:daughter|son|wife|husband|partner|mother|mum"
+            r"|mom|father|dad|brother|sister|friend|mentee|mentor|colleague|grandson"
+            r"|granddaughter|baby)(?:'s\s+name)?\s+(?i:(?:is|was)(?:\s+(?:called|named))?"
+            r"|called|named)\s+"
+            rf"(?P<name>{_CAPITALISED}(?:\s+{_CAPITALISED})?)"
+        ),
+    ),
+    (
+        "postcode",
+        re.compile(
+            r"(?i:post\s?code|zip(?:\s+code)?|postal\s+code)\b[^\d\n]{0,16}"
+            r"(?P<code>[A-Z0-9]{2,5}(?:[ -][A-Z0-9]{2,4})?)\b"
+        ),
+    ),
+    (
         "place",
         re.compile(
             rf"\b(?:{_CAPITALISED}\s+){{1,3}}{_STREET}(?!\w)"
@@ -420,8 +438,17 @@ def pattern_identifiers(text: str) -> list[Identifier]:
     found = []
     for kind, pattern in PATTERNS:
         for match in pattern.finditer(text):
-            group = next((g for g in ("value", "aged", "number") if match.groupdict().get(g)), None)
+            group = next(
+                (
+                    g
+                    for g in ("value", "aged", "number", "name", "code")
+                    if match.groupdict().get(g)
+                ),
+                None,
+            )
             start, end = match.span(group) if group else match.span()
+            if kind == "person" and _kept(text[start:end], frozenset()):
+                continue  # "my friend is Hungarian"
             found.append(Identifier(start, end, kind, text[start:end], "pattern"))
     return found
 
