@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from qualcode.anonymize import read_key
+from qualcode.anonymize import read_key, searchable_text
 from qualcode.cli import app
 
 from .conftest import DATA, QMSUM, ROOT, SAMPLE, needs_qmsum
@@ -48,8 +48,10 @@ def sample_run(tmp_path_factory, nlp) -> Path:
 def test_run_writes_every_output(sample_run: Path) -> None:
     out = sample_run / "out"
     assert sorted(p.name for p in out.iterdir()) == [
+        "codebook.yaml",
         "codings.csv",
         "report.md",
+        "report.xlsx",
         "run.json",
         "segments.csv",
         "themes.json",
@@ -90,7 +92,7 @@ def test_no_original_name_in_the_output(sample_run: Path) -> None:
     assert len(names) > 40
     for path in (sample_run / "out").rglob("*"):
         if path.is_file():
-            text = path.read_text(encoding="utf-8")
+            text = searchable_text(path)
             for name in names:
                 assert not re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE), (
                     path.name
@@ -103,6 +105,50 @@ def test_golden_report(sample_run: Path) -> None:
     if REGENERATE:
         golden.write_text(report, encoding="utf-8")
     assert report == golden.read_text(encoding="utf-8")
+
+
+def test_report_command_rerenders_without_the_analysis(sample_run: Path) -> None:
+    out = sample_run / "out"
+    before = (out / "report.md").read_text(encoding="utf-8")
+    (out / "report.md").unlink()
+    result = invoke("report", out, "--format", "md,xlsx", cwd=sample_run)
+    assert result.exit_code == 0, result.output
+    assert (out / "report.md").read_text(encoding="utf-8") == before
+
+
+def test_spreadsheet_report(sample_run: Path) -> None:
+    import csv
+
+    from openpyxl import load_workbook
+
+    out = sample_run / "out"
+    workbook = load_workbook(out / "report.xlsx", read_only=True)
+    assert workbook.sheetnames == [
+        "themes",
+        "codes",
+        "codings",
+        "segments",
+        "quotes",
+        "code x group",
+        "co-occurrence",
+        "codebook",
+    ]
+    with open(out / "codings.csv", encoding="utf-8", newline="") as handle:
+        codings = list(csv.DictReader(handle))
+    rows = list(workbook["codings"].iter_rows(values_only=True))
+    assert len(rows) == len(codings) + 1
+    assert {"segment_id", "code_id", "evidence", "text"} <= set(rows[0])
+    assert len(list(workbook["segments"].iter_rows())) == 1693
+    assert len(list(workbook["codebook"].iter_rows())) == 33
+    groups = list(workbook["code x group"].iter_rows(values_only=True))
+    assert groups[0] == ("code_id", "group1", "group2", "group3", "group4", "group5")
+    workbook.close()
+
+
+def test_report_command_needs_a_run(tmp_path: Path) -> None:
+    result = invoke("report", tmp_path)
+    assert result.exit_code == 1
+    assert "not the output folder of a run" in result.stderr
 
 
 def test_rerun_keeps_the_pseudonyms(sample_run: Path) -> None:

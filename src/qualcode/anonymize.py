@@ -11,6 +11,7 @@ with owner-only permissions; a leak check scans the output for every original in
 from __future__ import annotations
 
 import csv
+import html
 import io
 import os
 import re
@@ -889,7 +890,7 @@ def find_leaks(folder: str | Path, key: Iterable[KeyEntry]) -> list[tuple[Path, 
             patterns.append((pattern, entry.kind))
     leaks = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        text = _searchable_text(path)
+        text = searchable_text(path)
         for pattern, kind in patterns:
             if pattern.search(text):
                 leaks.append((path, kind))
@@ -897,14 +898,18 @@ def find_leaks(folder: str | Path, key: Iterable[KeyEntry]) -> list[tuple[Path, 
     return leaks
 
 
-def _searchable_text(path: Path) -> str:
+def searchable_text(path: Path) -> str:
+    """A file's text for the leak check; for ZIP-based files (docx, xlsx, qdpx) the text of
+    the XML inside."""
     data = path.read_bytes()
     if data[:4] == b"PK\x03\x04":  # docx, xlsx, qdpx: search the XML inside
         import zipfile
 
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             texts = [
-                re.sub(r"<[^>]+>", " ", archive.read(name).decode("utf-8", "replace"))
+                html.unescape(
+                    re.sub(r"<[^>]+>", " ", archive.read(name).decode("utf-8", "replace"))
+                )
                 for name in archive.namelist()
             ]
         return "\n".join(texts)

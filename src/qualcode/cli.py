@@ -13,9 +13,9 @@ import typer
 
 from .anonymize import AnonymizeSettings
 from .codebook import CodebookProblems, load_codebook, write_codebook
-from .config import CONFIG_FILE, RunConfig, load_config
+from .config import CONFIG_FILE, RunConfig, load_config, parse_formats
 from .errors import QualcodeError
-from .pipeline import run, run_anonymize, run_code, run_segments
+from .pipeline import rerender, run, run_anonymize, run_code, run_segments
 from .segments import UNITS
 
 app = typer.Typer(
@@ -140,7 +140,8 @@ def run_command(
         ),
     ] = False,
     formats: Annotated[
-        str | None, typer.Option("--format", help="Reports to write, comma-separated: md,json.")
+        str | None,
+        typer.Option("--format", help="Reports to write, comma-separated: md,json,xlsx."),
     ] = None,
     model: ModelOpt = None,
 ) -> None:
@@ -250,6 +251,20 @@ def anonymize_command(
         f"misses to review → {out}",
         err=True,
     )
+
+
+@app.command("report")
+@reports_errors
+def report_command(
+    out_dir: Annotated[Path, typer.Argument(help="The output folder of an earlier run.")],
+    formats: Annotated[
+        str, typer.Option("--format", help="Reports to write, comma-separated: md,json,xlsx.")
+    ] = "md,json,xlsx",
+    private: PrivateOpt = None,
+) -> None:
+    """Write the reports of an earlier run again, without redoing the analysis."""
+    written = rerender(out_dir, parse_formats(formats), private)
+    typer.echo(f"wrote {', '.join(p.name for p in written)} in {out_dir}", err=True)
 
 
 codebook_app = typer.Typer(help="Check and convert codebooks.", no_args_is_help=True)

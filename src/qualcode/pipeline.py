@@ -12,16 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .anonymize import AnonymizeSettings, anonymize, check_leaks
-from .codebook import Codebook, load_codebook
-from .coding import Codings, apply_codebook, write_codings
+from .anonymize import AnonymizeSettings, anonymize, check_leaks, read_key
+from .codebook import Codebook, load_codebook, write_codebook
+from .coding import Codings, apply_codebook, read_codings, write_codings
 from .config import RunConfig
 from .errors import ConfigurationError, OutputError
 from .files import atomic_write_text
 from .nlp import load_pipeline, pipeline_info
 from .reports import write_report
 from .roster import Roster, read_roster
-from .segments import Segments, segment, write_segments
+from .segments import Segments, read_segments, segment, write_segments
 from .themes import ThemeReport, build_themes
 from .transcripts import (
     Transcript,
@@ -336,7 +336,51 @@ def write_analysis(
     written = [write_transcript(t, out / "transcripts") for t in transcripts]
     written.append(write_segments(segments, out / "segments.csv"))
     written.append(write_codings(codings, out / "codings.csv"))
+    written.append(write_codebook(codings.codebook, out / "codebook.yaml"))
     written.append(write_report(themes, out / "themes.json"))
-    if "md" in formats:
-        written.append(write_report(themes, out / "report.md"))
+    written += write_reports(themes, out, formats)
+    return written
+
+
+def write_reports(themes: ThemeReport, out: Path, formats: Iterable[str]) -> list[Path]:
+    """`report.<format>` for each report format asked for (`themes.json` is always there)."""
+    return [write_report(themes, out / f"report.{fmt}") for fmt in formats if fmt != "json"]
+
+
+def load_run(out: str | Path) -> ThemeReport:
+    """The theme report of an earlier run, with its codings, segments and codebook, read from
+    its output folder (`themes.json`, `codings.csv`, `segments.csv`, `codebook.yaml`)."""
+    out = Path(out)
+    missing = [
+        name
+        for name in ("themes.json", "codings.csv", "segments.csv", "codebook.yaml")
+        if not (out / name).is_file()
+    ]
+    if missing:
+        raise OutputError(
+            f"not the output folder of a run: {', '.join(missing)} missing",
+            file=out,
+            fix="give the folder that 'qualcode run' wrote",
+        )
+    codebook = load_codebook(out / "codebook.yaml")
+    segments = read_segments(out / "segments.csv")
+    codings = read_codings(out / "codings.csv", segments, codebook)
+    data = json.loads((out / "themes.json").read_text(encoding="utf-8"))
+    return ThemeReport.from_dict(data, codings)
+
+
+def rerender(
+    out: str | Path, formats: Iterable[str], private: str | Path | None = None
+) -> list[Path]:
+    """Write the reports of an earlier run again, without redoing the analysis; if the run's
+    key is in the private folder, check the new files for leaks."""
+    out = Path(out)
+    themes = load_run(out)
+    formats = list(formats)
+    written = write_reports(themes, out, formats)
+    if "json" in formats:
+        written.append(write_report(themes, out / "themes.json"))
+    key = Path(private or out.parent / "private") / "key.csv"
+    if key.is_file():
+        check_leaks(out, read_key(key))
     return written

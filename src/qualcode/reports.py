@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import QualcodeError
-from .files import atomic_write_text
+from .files import atomic_write_bytes, atomic_write_text
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from .themes import Counts, ThemeReport
 
 
@@ -70,7 +72,11 @@ def theme_report_markdown(report: ThemeReport) -> str:
 
 
 def write_report(report: ThemeReport, path: str | Path) -> Path:
-    """Write the theme report; the format is chosen by the suffix (`.md`, `.json`)."""
+    """Write the theme report; the format is chosen by the suffix (`.md`, `.json`, `.xlsx`).
+
+    The spreadsheet also holds the codings, segments, codebook and matrices, which it takes
+    from the codings the report was built from (`report.codings`).
+    """
     import json
 
     path = Path(path)
@@ -79,8 +85,99 @@ def write_report(report: ThemeReport, path: str | Path) -> Path:
         atomic_write_text(path, theme_report_markdown(report))
     elif suffix == ".json":
         atomic_write_text(path, json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    elif suffix == ".xlsx":
+        if report.codings is None:
+            raise QualcodeError(
+                "the spreadsheet report needs the codings",
+                file=path,
+                fix="build the report with build_themes(codings, codebook)",
+            )
+        atomic_write_bytes(path, theme_report_xlsx(report))
     else:
         raise QualcodeError(
-            f"unknown report format '{suffix or '(no suffix)'}'", file=path, fix="use .md or .json"
+            f"unknown report format '{suffix or '(no suffix)'}'",
+            file=path,
+            fix="use .md, .json or .xlsx",
         )
     return path
+
+
+def report_sheets(report: ThemeReport) -> dict[str, pd.DataFrame]:
+    """The tables of the spreadsheet report, by sheet name."""
+    import pandas as pd
+
+    from .codebook import TABLE_COLUMNS, table_rows
+    from .themes import co_occurrence, code_by_group
+
+    codings = report.codings
+    if codings is None:
+        raise QualcodeError(
+            "the spreadsheet report needs the codings",
+            fix="build the report with build_themes(codings, codebook)",
+        )
+    themes = [
+        {
+            "theme_id": t.id,
+            "theme": t.label,
+            "subtheme_id": "",
+            "subtheme": "",
+            **t.counts.to_dict(),
+            "groups_of": report.totals.get("groups"),
+        }
+        for t in report.themes
+    ]
+    themes += [
+        {
+            "theme_id": t.id,
+            "theme": t.label,
+            "subtheme_id": s.id,
+            "subtheme": s.label,
+            **s.counts.to_dict(),
+            "groups_of": report.totals.get("groups"),
+        }
+        for t in report.themes
+        for s in t.subthemes
+    ]
+    quotes = [
+        {"theme": t.label, "subtheme": s.label, **q.to_dict(), "codes": ", ".join(q.codes)}
+        for t in report.themes
+        for s in t.subthemes
+        for q in s.quotes
+    ]
+    sheets = {
+        "themes": pd.DataFrame(themes),
+        "codes": report.to_frame(),
+        "codings": codings.to_frame(),
+        "segments": codings.segments.to_frame(),
+        "quotes": pd.DataFrame(quotes),
+        "code x group": code_by_group(codings).reset_index(),
+        "co-occurrence": co_occurrence(codings).reset_index(),
+    }
+    if codings.codebook is not None:
+        sheets["codebook"] = pd.DataFrame(table_rows(codings.codebook), columns=list(TABLE_COLUMNS))
+    return sheets
+
+
+def theme_report_xlsx(report: ThemeReport) -> bytes:
+    """The spreadsheet report: one sheet a table, header frozen, filters on, readable widths."""
+    import io
+
+    import pandas as pd
+    from openpyxl.styles import Alignment, Font
+
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        for name, frame in report_sheets(report).items():
+            frame.to_excel(writer, sheet_name=name, index=False)
+            sheet = writer.sheets[name]
+            sheet.freeze_panes = "A2"
+            sheet.auto_filter.ref = sheet.dimensions
+            for cell in sheet[1]:
+                cell.font = Font(bold=True)
+            for column in sheet.columns:
+                width = max(len(str(c.value or "")) for c in column[:200])
+                sheet.column_dimensions[column[0].column_letter].width = min(max(width + 2, 8), 60)
+                if width > 60:
+                    for cell in column[1:]:
+                        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    return buffer.getvalue()

@@ -34,6 +34,18 @@ class Quote:
     codes: tuple[str, ...]
     score: float
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Quote:
+        return cls(
+            data["segment_id"],
+            data["transcript_id"],
+            data["speaker"],
+            data.get("group", ""),
+            data["text"],
+            tuple(data.get("codes", ())),
+            float(data.get("score", 0.0)),
+        )
+
     @property
     def attribution(self) -> str:
         return f"({self.speaker}, {self.group})"
@@ -60,6 +72,10 @@ class Counts:
     def to_dict(self) -> dict[str, int]:
         return {"segments": self.segments, "participants": self.participants, "groups": self.groups}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Counts:
+        return cls(int(data["segments"]), int(data["participants"]), int(data["groups"]))
+
 
 @dataclass(frozen=True)
 class CodeSummary:
@@ -69,6 +85,10 @@ class CodeSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "label": self.label, **self.counts.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CodeSummary:
+        return cls(data["id"], data["label"], Counts.from_dict(data))
 
 
 @dataclass(frozen=True)
@@ -84,10 +104,22 @@ class SubthemeSummary:
         return {
             "id": self.id,
             "label": self.label,
+            "description": self.description,
             **self.counts.to_dict(),
             "codes": [c.to_dict() for c in self.codes],
             "quotes": [q.to_dict() for q in self.quotes],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SubthemeSummary:
+        return cls(
+            data["id"],
+            data["label"],
+            data.get("description", ""),
+            Counts.from_dict(data),
+            tuple(CodeSummary.from_dict(c) for c in data.get("codes", ())),
+            tuple(Quote.from_dict(q) for q in data.get("quotes", ())),
+        )
 
 
 @dataclass(frozen=True)
@@ -107,6 +139,16 @@ class ThemeSummary:
             "subthemes": [s.to_dict() for s in self.subthemes],
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ThemeSummary:
+        return cls(
+            data["id"],
+            data["label"],
+            data.get("description", ""),
+            Counts.from_dict(data),
+            tuple(SubthemeSummary.from_dict(s) for s in data.get("subthemes", ())),
+        )
+
 
 @dataclass(frozen=True)
 class ThemeReport:
@@ -116,6 +158,19 @@ class ThemeReport:
     totals: dict[str, int]
     themes: tuple[ThemeSummary, ...]
     group_names: tuple[str, ...] = field(default=())
+    codings: Codings | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], codings: Codings | None = None) -> ThemeReport:
+        """A report read back from `themes.json` (with the codings, for the tables)."""
+        groups = tuple(dict.fromkeys(s.group for s in codings.segments)) if codings else ()
+        return cls(
+            dict(data["codebook"]),
+            dict(data["totals"]),
+            tuple(ThemeSummary.from_dict(t) for t in data["themes"]),
+            groups,
+            codings,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -250,7 +305,7 @@ def build_themes(codings: Codings, codebook: Codebook | None = None) -> ThemeRep
         "coded_segments": len({c.segment_id for c in codings}),
     }
     info = {"name": codebook.name, "version": codebook.version, "sha256": codebook.sha256}
-    return ThemeReport(info, totals, tuple(themes), group_names)
+    return ThemeReport(info, totals, tuple(themes), group_names, codings)
 
 
 # --- quotes ---------------------------------------------------------------------------
@@ -389,3 +444,48 @@ def choose_quotes(
                 continue
             chosen.append(quote)
     return chosen
+
+
+# --- matrices -------------------------------------------------------------------------
+
+
+def code_by_group(codings: Codings) -> pd.DataFrame:
+    """Coded segments per code (rows, codebook order) and group (columns)."""
+    import pandas as pd
+
+    groups = list(dict.fromkeys(s.group for s in codings.segments))
+    codes = _code_order(codings)
+    group_of = {s.id: s.group for s in codings.segments}
+    counts = {(c, g): set() for c in codes for g in groups}
+    for coding in codings:
+        counts[(coding.code_id, group_of.get(coding.segment_id, ""))].add(coding.segment_id)
+    return pd.DataFrame(
+        [[len(counts.get((c, g), ())) for g in groups] for c in codes],
+        index=pd.Index(codes, name="code_id"),
+        columns=groups,
+    )
+
+
+def co_occurrence(codings: Codings) -> pd.DataFrame:
+    """Segments coded with both codes (a symmetric matrix; the diagonal is each code's count)."""
+    import pandas as pd
+
+    codes = _code_order(codings)
+    by_segment: dict[str, set[str]] = {}
+    for coding in codings:
+        by_segment.setdefault(coding.segment_id, set()).add(coding.code_id)
+    index = {code: i for i, code in enumerate(codes)}
+    matrix = [[0] * len(codes) for _ in codes]
+    for found in by_segment.values():
+        for a in found:
+            for b in found:
+                matrix[index[a]][index[b]] += 1
+    return pd.DataFrame(matrix, index=pd.Index(codes, name="code_id"), columns=codes)
+
+
+def _code_order(codings: Codings) -> list[str]:
+    used = list(dict.fromkeys(c.code_id for c in codings))
+    if codings.codebook is None:
+        return sorted(used)
+    order = [code.id for code in codings.codebook.codes]
+    return order + [c for c in used if c not in order]
