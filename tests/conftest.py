@@ -37,3 +37,27 @@ def sample_segments(sample_transcripts, nlp):
     import qualcode as qc
 
     return qc.segment(sample_transcripts, "sentence", nlp=nlp)
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory, nlp) -> Path:
+    """The README's main job: `qualcode run` with the repository's qualcode.yaml, once."""
+    import os
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from qualcode.cli import app
+
+    folder = tmp_path_factory.mktemp("project")
+    for name in ("transcripts_sample", "codebooks"):
+        shutil.copytree(ROOT / name, folder / name)
+    shutil.copy(ROOT / "qualcode.yaml", folder / "qualcode.yaml")
+    here = Path.cwd()
+    os.chdir(folder)
+    try:
+        result = CliRunner().invoke(app, ["run"])
+    finally:
+        os.chdir(here)
+    assert result.exit_code == 0, result.output
+    return folder

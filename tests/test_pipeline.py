@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import stat
 from pathlib import Path
 
@@ -33,23 +32,13 @@ def invoke(*args: object, cwd: Path | None = None):
         os.chdir(here)
 
 
-@pytest.fixture(scope="module")
-def sample_run(tmp_path_factory, nlp) -> Path:
-    """The README's main job: `qualcode run` with the repository's qualcode.yaml."""
-    folder = tmp_path_factory.mktemp("project")
-    for name in ("transcripts_sample", "codebooks"):
-        shutil.copytree(ROOT / name, folder / name)
-    shutil.copy(ROOT / "qualcode.yaml", folder / "qualcode.yaml")
-    result = invoke("run", cwd=folder)
-    assert result.exit_code == 0, result.output
-    return folder
-
-
 def test_run_writes_every_output(sample_run: Path) -> None:
     out = sample_run / "out"
     assert sorted(p.name for p in out.iterdir()) == [
         "codebook.yaml",
         "codings.csv",
+        "report.docx",
+        "report.html",
         "report.md",
         "report.xlsx",
         "run.json",

@@ -141,7 +141,7 @@ def run_command(
     ] = False,
     formats: Annotated[
         str | None,
-        typer.Option("--format", help="Reports to write, comma-separated: md,json,xlsx."),
+        typer.Option("--format", help="Reports to write, comma-separated: md,json,html,docx,xlsx."),
     ] = None,
     model: ModelOpt = None,
 ) -> None:
@@ -258,8 +258,9 @@ def anonymize_command(
 def report_command(
     out_dir: Annotated[Path, typer.Argument(help="The output folder of an earlier run.")],
     formats: Annotated[
-        str, typer.Option("--format", help="Reports to write, comma-separated: md,json,xlsx.")
-    ] = "md,json,xlsx",
+        str,
+        typer.Option("--format", help="Reports to write, comma-separated: md,json,html,docx,xlsx."),
+    ] = "md,json,html,docx,xlsx",
     private: PrivateOpt = None,
 ) -> None:
     """Write the reports of an earlier run again, without redoing the analysis."""

@@ -12,7 +12,7 @@ import yaml
 from .errors import ConfigurationError
 
 CONFIG_FILE = "qualcode.yaml"
-FORMATS = ("md", "json", "xlsx")
+FORMATS = ("md", "json", "html", "docx", "xlsx")
 ALL_FORMATS = ("md", "html", "docx", "xlsx", "json", "qdpx")
 
 

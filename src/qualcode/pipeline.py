@@ -249,7 +249,6 @@ def run(config: RunConfig, on_stage: Stage = _quiet) -> RunResult:
     codings = timed("code", lambda: apply_codebook(segments, codebook, model=config.model))
     themes = timed("themes", lambda: build_themes(codings, codebook))
     on_stage("write")
-    written = write_analysis(config.out, transcripts, segments, codings, themes, config.formats)
     info = run_info(
         files,
         roster,
@@ -277,6 +276,9 @@ def run(config: RunConfig, on_stage: Stage = _quiet) -> RunResult:
     if anonymised is not None:
         info["anonymization"] = anonymised.counts
     info["timings"] = timings
+    written = write_analysis(
+        config.out, transcripts, segments, codings, themes, config.formats, info
+    )
     written.append(write_run_json(info, config.out))
     if anonymised is not None:
         anonymised.write_private(config.private_folder)
@@ -331,6 +333,7 @@ def write_analysis(
     codings: Codings,
     themes: ThemeReport,
     formats: tuple[str, ...],
+    info: dict[str, Any] | None = None,
 ) -> list[Path]:
     """Write the analysis files of a run into `out`."""
     written = [write_transcript(t, out / "transcripts") for t in transcripts]
@@ -338,13 +341,15 @@ def write_analysis(
     written.append(write_codings(codings, out / "codings.csv"))
     written.append(write_codebook(codings.codebook, out / "codebook.yaml"))
     written.append(write_report(themes, out / "themes.json"))
-    written += write_reports(themes, out, formats)
+    written += write_reports(themes, out, formats, info)
     return written
 
 
-def write_reports(themes: ThemeReport, out: Path, formats: Iterable[str]) -> list[Path]:
+def write_reports(
+    themes: ThemeReport, out: Path, formats: Iterable[str], info: dict[str, Any] | None = None
+) -> list[Path]:
     """`report.<format>` for each report format asked for (`themes.json` is always there)."""
-    return [write_report(themes, out / f"report.{fmt}") for fmt in formats if fmt != "json"]
+    return [write_report(themes, out / f"report.{fmt}", info) for fmt in formats if fmt != "json"]
 
 
 def load_run(out: str | Path) -> ThemeReport:
@@ -377,7 +382,9 @@ def rerender(
     out = Path(out)
     themes = load_run(out)
     formats = list(formats)
-    written = write_reports(themes, out, formats)
+    run_json = out / "run.json"
+    info = json.loads(run_json.read_text(encoding="utf-8")) if run_json.is_file() else None
+    written = write_reports(themes, out, formats, info)
     if "json" in formats:
         written.append(write_report(themes, out / "themes.json"))
     key = Path(private or out.parent / "private") / "key.csv"

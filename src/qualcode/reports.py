@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import QualcodeError
 from .files import atomic_write_bytes, atomic_write_text
@@ -71,11 +71,255 @@ def theme_report_markdown(report: ThemeReport) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_report(report: ThemeReport, path: str | Path) -> Path:
-    """Write the theme report; the format is chosen by the suffix (`.md`, `.json`, `.xlsx`).
+def methods_paragraphs(report: ThemeReport, info: dict[str, Any] | None = None) -> list[str]:
+    """A methods section generated from the run, as text a researcher can adapt."""
+    info = info or {}
+    totals = report.totals
+    settings = info.get("settings", {})
+    pipeline = info.get("pipeline", {})
+    codebook = report.codings.codebook if report.codings is not None else None
+    unit = settings.get("unit") or (codebook.unit if codebook else "sentence")
+    paragraphs = [
+        f"{totals['transcripts']} transcripts ({totals.get('groups', totals['transcripts'])} "
+        f"groups, {totals['participants']} participants) were analysed with qualcode "
+        f"{info.get('qualcode', '')} following a deductive, semantic thematic analysis "
+        "(Braun & Clarke). Transcripts were read verbatim, with speakers, times and verbatim "
+        "notation kept, and speakers matched to the participant roster.".replace("  ", " "),
+    ]
+    if settings.get("anonymize", True):
+        paragraphs.append(
+            "Before analysis, the transcripts were pseudonymised: participants and moderators "
+            "received consistent pseudonyms, people they mentioned, places and organisations "
+            "were replaced by typed tags, dates and ages were generalised, and contact details "
+            "and identification numbers were removed. The re-identification key and a review "
+            "list of every replacement were kept apart from the analysis files, and the outputs "
+            "were checked for any remaining original name."
+        )
+    model = " ".join(str(pipeline.get(k, "")) for k in ("package", "version")).strip()
+    spacy_version = pipeline.get("spacy_version", "")
+    paragraphs.append(
+        (
+            "Each speaker turn"
+            if unit == "turn"
+            else "Each turn was cut into sentences, and each sentence"
+        )
+        + f" was treated as a coding unit ({totals['segments']:,} segments)"
+        + (f", using spaCy {spacy_version} with the {model} pipeline" if model else "")
+        + "."
+    )
+    if codebook is not None:
+        summary = codebook.summary()
+        paragraphs.append(
+            f"The codebook “{codebook.name}”"
+            + (f" (version {codebook.version})" if codebook.version else "")
+            + f" defines {summary['themes']} themes, {summary['subthemes']} subthemes and "
+            f"{summary['codes']} codes, each with a definition, inclusion and exclusion criteria "
+            "and examples (Appendix). Codes were applied by transparent rules (base forms of "
+            "keywords, phrases, token patterns and regular expressions, with exclusion rules "
+            "and, where marked, negated statements left out); every coding records the words "
+            "that caused it. "
+            + (
+                f"{summary['manual_only']} code(s) are applied by hand only. "
+                if summary["manual_only"]
+                else ""
+            )
+            + "Moderators' speech was not coded."
+        )
+    paragraphs.append(
+        f"{totals['coded_segments']:,} segments were coded. For each theme, subtheme and code "
+        "the number of coded segments, of distinct participants and of groups is reported; "
+        "quotes were chosen from participants' words, strongest evidence first and across "
+        "speakers and groups, and are attributed by pseudonym and group."
+        + (
+            f" Codebook SHA-256: {report.codebook.get('sha256', '')[:16]}…"
+            if report.codebook.get("sha256")
+            else ""
+        )
+    )
+    return paragraphs
 
-    The spreadsheet also holds the codings, segments, codebook and matrices, which it takes
-    from the codings the report was built from (`report.codings`).
+
+def theme_report_html(report: ThemeReport, info: dict[str, Any] | None = None) -> str:
+    """One self-contained HTML page (CSS and SVG figures inline) that also prints on A4."""
+    import jinja2
+
+    from . import figures
+
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("qualcode", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    drawn = []
+    if report.codings is not None:
+        for name in figures.FIGURES:
+            svg = figures.render(name, report, "svg").decode("utf-8")
+            drawn.append({"svg": svg[svg.index("<svg") :], "caption": figures.caption(name)})
+    codebook = report.codings.codebook if report.codings is not None else None
+    name = report.codebook.get("name", "Themes")
+    return environment.get_template("report.html.j2").render(
+        title=f"Themes — {name}",
+        report=report,
+        totals=report.totals,
+        figures=drawn,
+        methods=methods_paragraphs(report, info),
+        codebook=codebook or _no_codebook(),
+    )
+
+
+def theme_report_docx(report: ThemeReport, info: dict[str, Any] | None = None) -> bytes:
+    """The report as a Word document: real headings (navigation pane), styled tables, quotes
+    in the Quote style, figures as images."""
+    import io
+
+    from docx import Document
+    from docx.shared import Cm, Pt
+
+    from . import figures
+
+    document = Document()
+    document.core_properties.title = f"Themes — {report.codebook.get('name', '')}"
+    normal = document.styles["Normal"]
+    normal.font.name = "Calibri"
+    normal.font.size = Pt(10.5)
+    totals = report.totals
+    groups = totals.get("groups", totals["transcripts"])
+    document.add_heading(f"Themes — {report.codebook.get('name', '')}", level=0)
+    if report.codebook.get("version"):
+        document.add_paragraph(f"Codebook version {report.codebook['version']}")
+
+    def table(
+        header: list[str], rows: list[list[object]], bold_rows: set[int] = frozenset()
+    ) -> None:
+        grid = document.add_table(rows=1, cols=len(header))
+        grid.style = "Light Grid Accent 1"
+        for cell, text in zip(grid.rows[0].cells, header, strict=True):
+            cell.text = text
+        for index, row in enumerate(rows):
+            cells = grid.add_row().cells
+            for cell, value in zip(cells, row, strict=True):
+                cell.text = str(value)
+                if index in bold_rows:
+                    for run in cell.paragraphs[0].runs:
+                        run.bold = True
+
+    document.add_heading("Study summary", level=1)
+    table(
+        ["", "Number"],
+        [
+            ["Transcripts", totals["transcripts"]],
+            ["Groups", groups],
+            ["Participants", totals["participants"]],
+            ["Segments", f"{totals['segments']:,}"],
+            ["Segments coded", f"{totals['coded_segments']:,}"],
+        ],
+    )
+    document.add_heading("Theme map", level=1)
+    rows: list[list[object]] = []
+    bold: set[int] = set()
+    for theme in report.themes:
+        bold.add(len(rows))
+        rows.append(
+            [
+                theme.label,
+                theme.counts.segments,
+                theme.counts.participants,
+                f"{theme.counts.groups}/{groups}",
+            ]
+        )
+        for sub in theme.subthemes:
+            rows.append(
+                [
+                    f"    {sub.label}",
+                    sub.counts.segments,
+                    sub.counts.participants,
+                    f"{sub.counts.groups}/{groups}",
+                ]
+            )
+            rows += [
+                [
+                    f"        {c.label}",
+                    c.counts.segments,
+                    c.counts.participants,
+                    f"{c.counts.groups}/{groups}",
+                ]
+                for c in sub.codes
+            ]
+    table(["Theme / subtheme / code", "Segments", "Participants", "Groups"], rows, bold)
+    for number, theme in enumerate(report.themes, start=1):
+        document.add_heading(f"{number}. {theme.label}", level=1)
+        if theme.description:
+            document.add_paragraph(theme.description)
+        table(
+            ["Subtheme", "Segments", "Participants", "Groups"],
+            [
+                [s.label, s.counts.segments, s.counts.participants, f"{s.counts.groups}/{groups}"]
+                for s in theme.subthemes
+            ],
+        )
+        for sub_number, sub in enumerate(theme.subthemes, start=1):
+            document.add_heading(f"{number}.{sub_number} {sub.label}", level=2)
+            if sub.description:
+                document.add_paragraph(sub.description)
+            codes = ", ".join(f"{c.label} ({c.counts.segments})" for c in sub.codes)
+            document.add_paragraph(f"Codes: {codes}.").runs[0].italic = True
+            for quote in sub.quotes:
+                document.add_paragraph(
+                    f"“{quote.text}” — {quote.speaker}, {quote.group}", style="Quote"
+                )
+            if not sub.quotes:
+                document.add_paragraph("No participant quote was coded for this subtheme.")
+    if report.codings is not None:
+        document.add_heading("Figures", level=1)
+        for index, name in enumerate(figures.FIGURES, start=1):
+            document.add_picture(
+                io.BytesIO(figures.render(name, report, "png")),
+                width=Cm(16 if name != "theme_segments" else 14),
+            )
+            document.add_paragraph(f"Figure {index}. {figures.caption(name)}", style="Caption")
+    document.add_heading("Methods", level=1)
+    for paragraph in methods_paragraphs(report, info):
+        document.add_paragraph(paragraph)
+    codebook = report.codings.codebook if report.codings is not None else None
+    if codebook is not None:
+        document.add_heading("Appendix: codebook", level=1)
+        for theme in codebook.themes:
+            document.add_heading(theme.label, level=2)
+            if theme.description:
+                document.add_paragraph(theme.description)
+            for sub in theme.subthemes:
+                document.add_heading(sub.label, level=3)
+                for code in sub.codes:
+                    entry = document.add_paragraph()
+                    entry.add_run(f"{code.label} ({code.id})").bold = True
+                    if code.definition:
+                        entry.add_run(f"\n{code.definition}")
+                    for label, items in (
+                        ("Include", code.include),
+                        ("Exclude", code.exclude),
+                        ("Examples", code.examples),
+                    ):
+                        if items:
+                            entry.add_run(f"\n{label}: ").italic = True
+                            entry.add_run("; ".join(items))
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def _no_codebook() -> Any:
+    from .codebook import Codebook
+
+    return Codebook(name="", themes=())
+
+
+def write_report(report: ThemeReport, path: str | Path, info: dict[str, Any] | None = None) -> Path:
+    """Write the theme report; the format is chosen by the suffix (`.md`, `.json`, `.html`,
+    `.docx`, `.xlsx`). `info` (the run's `run.json` content) feeds the methods section.
+
+    The spreadsheet and the HTML figures use the codings the report was built from
+    (`report.codings`).
     """
     import json
 
@@ -85,6 +329,10 @@ def write_report(report: ThemeReport, path: str | Path) -> Path:
         atomic_write_text(path, theme_report_markdown(report))
     elif suffix == ".json":
         atomic_write_text(path, json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    elif suffix == ".html":
+        atomic_write_text(path, theme_report_html(report, info))
+    elif suffix == ".docx":
+        atomic_write_bytes(path, theme_report_docx(report, info))
     elif suffix == ".xlsx":
         if report.codings is None:
             raise QualcodeError(

@@ -1,0 +1,136 @@
+"""Figures of the theme report (matplotlib): SVG for HTML, PNG for Word.
+
+- `prevalence`: share of participants in each group who raised each subtheme (a heatmap);
+- `theme_segments`: coded segments per theme (a bar chart);
+- `co_occurrence`: segments coded with both codes (a heatmap of the codes that were used).
+"""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from .themes import ThemeReport
+
+FIGURES = ("prevalence", "theme_segments", "co_occurrence")
+_CAPTIONS = {
+    "prevalence": "Subthemes by group: share of the group's participants who raised each subtheme",
+    "theme_segments": "Coded segments per theme",
+    "co_occurrence": "Code co-occurrence: segments coded with both codes",
+}
+
+
+def caption(name: str) -> str:
+    return _CAPTIONS[name]
+
+
+def _figure(width: float, height: float) -> Figure:
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=110)
+    figure.set_layout_engine("constrained")
+    return figure
+
+
+def prevalence(report: ThemeReport) -> Figure:
+    """Heatmap of subthemes × groups: participants who raised it / participants in the group."""
+    codings = report.codings
+    if codings is None:
+        raise ValueError("the figure needs the codings the report was built from")
+    groups = list(dict.fromkeys(s.group for s in codings.segments))
+    members: dict[str, set[str]] = {g: set() for g in groups}
+    for segment in codings.segments:
+        if segment.role == "participant":
+            members[segment.group].add(segment.speaker)
+    segment_of = {s.id: s for s in codings.segments}
+    code_to_sub = {
+        c.id: (t.label, s.label) for t in report.themes for s in t.subthemes for c in s.codes
+    }
+    subthemes = [(t.label, s.label) for t in report.themes for s in t.subthemes]
+    raised: dict[tuple[tuple[str, str], str], set[str]] = {}
+    for coding in codings:
+        segment = segment_of.get(coding.segment_id)
+        if segment is None or segment.role != "participant" or coding.code_id not in code_to_sub:
+            continue
+        raised.setdefault((code_to_sub[coding.code_id], segment.group), set()).add(segment.speaker)
+    values = [
+        [len(raised.get((sub, g), ())) / max(len(members[g]), 1) for g in groups]
+        for sub in subthemes
+    ]
+    figure = _figure(1.6 + 0.9 * len(groups), 0.9 + 0.32 * len(subthemes))
+    axes = figure.add_subplot()
+    image = axes.imshow(
+        values, cmap="Blues", vmin=0, vmax=1, aspect="auto", interpolation="nearest"
+    )
+    axes.set_xticks(range(len(groups)), groups, rotation=30, ha="right")
+    axes.set_yticks(range(len(subthemes)), [label for _, label in subthemes])
+    for row, line in enumerate(values):
+        for col, value in enumerate(line):
+            axes.text(
+                col,
+                row,
+                f"{value:.0%}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if value > 0.6 else "black",
+            )
+    figure.colorbar(image, ax=axes, shrink=0.6, format=lambda x, _: f"{x:.0%}")
+    return figure
+
+
+def theme_segments(report: ThemeReport) -> Figure:
+    """Horizontal bars: coded segments per theme, split by subtheme."""
+    labels = [t.label for t in report.themes]
+    figure = _figure(6.5, 0.8 + 0.5 * len(labels))
+    axes = figure.add_subplot()
+    axes.barh(labels, [t.counts.segments for t in report.themes], color="#3b6ea8")
+    axes.invert_yaxis()
+    axes.set_xlabel("coded segments")
+    for index, theme in enumerate(report.themes):
+        axes.text(
+            theme.counts.segments, index, f" {theme.counts.segments}", va="center", fontsize=8
+        )
+    axes.spines[["top", "right"]].set_visible(False)
+    return figure
+
+
+def co_occurrence(report: ThemeReport) -> Figure:
+    """Heatmap of segments coded with two codes (codes that were used; diagonal left out)."""
+    from .themes import co_occurrence as matrix_of
+
+    if report.codings is None:
+        raise ValueError("the figure needs the codings the report was built from")
+    matrix = matrix_of(report.codings)
+    used = [code for code in matrix.index if matrix.loc[code, code] > 0]
+    matrix = matrix.loc[used, used]
+    values = matrix.to_numpy().astype(float)
+    for i in range(len(used)):  # the diagonal (each code's own count) would drown the rest
+        values[i][i] = float("nan")
+    size = 2.5 + 0.22 * len(used)
+    figure = _figure(size + 1, size)
+    axes = figure.add_subplot()
+    image = axes.imshow(values, cmap="Oranges", aspect="auto", interpolation="nearest")
+    for row, line in enumerate(values):
+        for col, value in enumerate(line):
+            if value and value == value:
+                axes.text(col, row, f"{value:.0f}", ha="center", va="center", fontsize=6)
+    axes.set_xticks(range(len(used)), used, rotation=90, fontsize=6)
+    axes.set_yticks(range(len(used)), used, fontsize=6)
+    figure.colorbar(image, ax=axes, shrink=0.6)
+    return figure
+
+
+def render(name: str, report: ThemeReport, fmt: str = "svg") -> bytes:
+    """A figure as SVG or PNG bytes."""
+    figure = {
+        "prevalence": prevalence,
+        "theme_segments": theme_segments,
+        "co_occurrence": co_occurrence,
+    }[name](report)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
+    return buffer.getvalue()

