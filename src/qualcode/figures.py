@@ -131,6 +131,9 @@ def render(name: str, report: ThemeReport, fmt: str = "svg") -> bytes:
         "theme_segments": theme_segments,
         "co_occurrence": co_occurrence,
     }[name](report)
+    import matplotlib
+
     buffer = io.BytesIO()
-    figure.savefig(buffer, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
+    with matplotlib.rc_context({"svg.hashsalt": "qualcode"}):  # the same SVG for the same data
+        figure.savefig(buffer, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
     return buffer.getvalue()
