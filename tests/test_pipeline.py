@@ -35,6 +35,7 @@ def invoke(*args: object, cwd: Path | None = None):
 def test_run_writes_every_output(sample_run: Path) -> None:
     out = sample_run / "out"
     assert sorted(p.name for p in out.iterdir()) == [
+        "attributes.csv",
         "codebook.yaml",
         "codings.csv",
         "report.docx",
@@ -120,6 +121,9 @@ def test_spreadsheet_report(sample_run: Path) -> None:
         "quotes",
         "code x group",
         "co-occurrence",
+        "by gender",
+        "by year",
+        "by mentor_semesters",
         "codebook",
     ]
     with open(out / "codings.csv", encoding="utf-8", newline="") as handle:

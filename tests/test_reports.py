@@ -61,13 +61,14 @@ def test_docx_has_headings_tables_quotes_and_figures(
         "2. Personal growth",
         "3. Reflections on the mentoring experience",
         "Figures",
+        "Breakdown by participant attributes",
         "Methods",
         "Appendix: codebook",
     ]
     quotes = [p for p in document.paragraphs if p.style.name == "Quote"]
     assert len(quotes) == sum(len(s.quotes) for t in report.themes for s in t.subthemes)
     assert len(document.inline_shapes) == 3
-    assert len(document.tables) == 2 + len(report.themes)
+    assert len(document.tables) == 2 + len(report.themes) + 3  # + gender, year, semesters
 
 
 @pytest.mark.skipif(
@@ -103,3 +104,16 @@ def test_html_renders_in_chromium(sample_run: Path, tmp_path: Path) -> None:
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF")
     assert len(re.findall(rb"/Type\s*/Page[^s]", data)) >= 10
+
+
+def test_breakdown_by_participant_attributes(report: qc.ThemeReport) -> None:
+    from qualcode.themes import attribute_breakdown
+
+    tables = attribute_breakdown(report)
+    assert list(tables) == ["gender", "year", "mentor_semesters"]
+    gender = tables["gender"]
+    assert list(gender.columns) == ["gender = male", "gender = female"]
+    # every cell is k/n with n the participants of that value (11 men, 15 women)
+    assert {cell.split("/")[1] for cell in gender["gender = male"]} == {"11"}
+    assert {cell.split("/")[1] for cell in gender["gender = female"]} == {"15"}
+    assert "## Breakdown by participant attributes" in report.to_markdown()

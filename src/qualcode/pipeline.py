@@ -17,7 +17,7 @@ from .codebook import Codebook, load_codebook, write_codebook
 from .coding import Codings, apply_codebook, read_codings, write_codings
 from .config import RunConfig
 from .errors import ConfigurationError, OutputError
-from .files import atomic_write_text
+from .files import atomic_write_text, csv_text
 from .nlp import load_pipeline, pipeline_info
 from .reports import write_report
 from .roster import Roster, read_roster
@@ -232,6 +232,7 @@ def run(config: RunConfig, on_stage: Stage = _quiet) -> RunResult:
     roster = resolve_roster(list(config.transcripts), config.roster)
     timed("load pipeline", lambda: load_pipeline(config.model))
     transcripts = timed("read", lambda: read_transcripts(files, roster=roster))
+    original = transcripts
     anonymised = None
     if config.anonymize:
         anonymised = timed(
@@ -245,9 +246,10 @@ def run(config: RunConfig, on_stage: Stage = _quiet) -> RunResult:
             ),
         )
         transcripts = anonymised.transcripts
+    attributes = speaker_attributes(original, transcripts, roster)
     segments = timed("segment", lambda: segment(transcripts, unit, model=config.model))
     codings = timed("code", lambda: apply_codebook(segments, codebook, model=config.model))
-    themes = timed("themes", lambda: build_themes(codings, codebook))
+    themes = timed("themes", lambda: build_themes(codings, codebook, attributes))
     on_stage("write")
     info = run_info(
         files,
@@ -340,6 +342,8 @@ def write_analysis(
     written.append(write_segments(segments, out / "segments.csv"))
     written.append(write_codings(codings, out / "codings.csv"))
     written.append(write_codebook(codings.codebook, out / "codebook.yaml"))
+    if themes.attributes:
+        written.append(write_attributes(themes.attributes, out / "attributes.csv"))
     written.append(write_report(themes, out / "themes.json"))
     written += write_reports(themes, out, formats, info)
     return written
@@ -371,7 +375,45 @@ def load_run(out: str | Path) -> ThemeReport:
     segments = read_segments(out / "segments.csv")
     codings = read_codings(out / "codings.csv", segments, codebook)
     data = json.loads((out / "themes.json").read_text(encoding="utf-8"))
-    return ThemeReport.from_dict(data, codings)
+    attributes = (
+        read_attributes(out / "attributes.csv") if (out / "attributes.csv").is_file() else {}
+    )
+    return ThemeReport.from_dict(data, codings, attributes)
+
+
+def speaker_attributes(
+    original: list[Transcript], analysed: list[Transcript], roster: Roster | None
+) -> dict[tuple[str, str], dict[str, str]]:
+    """Roster attributes of each participant, keyed by transcript and the speaker name the
+    analysis uses (the pseudonym after anonymisation); turns correspond one to one."""
+    if roster is None or not roster.attribute_names:
+        return {}
+    found: dict[tuple[str, str], dict[str, str]] = {}
+    for before, after in zip(original, analysed, strict=True):
+        for turn, renamed in zip(before.turns, after.turns, strict=True):
+            entry = roster.find(before.id, turn.speaker)
+            if entry is not None and entry.role == "participant":
+                found[(after.id, renamed.speaker)] = dict(entry.attributes)
+    return found
+
+
+def write_attributes(attributes: dict[tuple[str, str], dict[str, str]], path: Path) -> Path:
+    """`attributes.csv`: participants (by pseudonym) and their roster attributes."""
+    names = list(dict.fromkeys(n for values in attributes.values() for n in values))
+    rows = [
+        (tid, speaker, *(values.get(n, "") for n in names))
+        for (tid, speaker), values in attributes.items()
+    ]
+    atomic_write_text(path, csv_text(("transcript_id", "speaker", *names), rows))
+    return path
+
+
+def read_attributes(path: Path) -> dict[tuple[str, str], dict[str, str]]:
+    import csv
+    import io
+
+    reader = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8")))
+    return {(row.pop("transcript_id"), row.pop("speaker")): row for row in reader}
 
 
 def rerender(

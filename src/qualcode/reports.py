@@ -1,4 +1,4 @@
-"""Reports a supervisor reads: the theme report as Markdown (`report.md`)."""
+"""Reports a supervisor reads: the theme report as Markdown, JSON, HTML, Word and Excel."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import QualcodeError
 from .files import atomic_write_bytes, atomic_write_text
+from .themes import attribute_breakdown
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -68,6 +69,26 @@ def theme_report_markdown(report: ThemeReport) -> str:
                 lines.append("*No participant quote was coded for this subtheme.*")
             for quote in sub.quotes:
                 lines += [f"> “{quote.text}” {quote.attribution}", ""]
+    breakdowns = attribute_breakdown(report)
+    if breakdowns:
+        lines += [
+            "",
+            "## Breakdown by participant attributes",
+            "",
+            "Participants with each value who raised the subtheme.",
+        ]
+        for name, frame in breakdowns.items():
+            lines += [
+                "",
+                f"### {name}",
+                "",
+                "| Subtheme | " + " | ".join(frame.columns) + " |",
+                "| --- |" + " ---: |" * len(frame.columns),
+            ]
+            lines += [
+                "| " + _cell(sub) + " | " + " | ".join(row) + " |"
+                for sub, row in zip(frame.index, frame.values.tolist(), strict=True)
+            ]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -151,6 +172,7 @@ def theme_report_html(report: ThemeReport, info: dict[str, Any] | None = None) -
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.globals["zip"] = zip
     drawn = []
     if report.codings is not None:
         for name in figures.FIGURES:
@@ -278,6 +300,16 @@ def theme_report_docx(report: ThemeReport, info: dict[str, Any] | None = None) -
                 width=Cm(16 if name != "theme_segments" else 14),
             )
             document.add_paragraph(f"Figure {index}. {figures.caption(name)}", style="Caption")
+    breakdowns = attribute_breakdown(report)
+    if breakdowns:
+        document.add_heading("Breakdown by participant attributes", level=1)
+        document.add_paragraph("Participants with each value who raised the subtheme.")
+        for name, frame in breakdowns.items():
+            document.add_heading(name, level=2)
+            table(
+                ["Subtheme", *frame.columns],
+                [[sub, *row] for sub, row in zip(frame.index, frame.values.tolist(), strict=True)],
+            )
     document.add_heading("Methods", level=1)
     for paragraph in methods_paragraphs(report, info):
         document.add_paragraph(paragraph)
@@ -401,6 +433,8 @@ def report_sheets(report: ThemeReport) -> dict[str, pd.DataFrame]:
         "code x group": code_by_group(codings).reset_index(),
         "co-occurrence": co_occurrence(codings).reset_index(),
     }
+    for name, frame in attribute_breakdown(report).items():
+        sheets[f"by {name}"[:31]] = frame.reset_index()
     if codings.codebook is not None:
         sheets["codebook"] = pd.DataFrame(table_rows(codings.codebook), columns=list(TABLE_COLUMNS))
     return sheets

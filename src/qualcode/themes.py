@@ -159,9 +159,18 @@ class ThemeReport:
     themes: tuple[ThemeSummary, ...]
     group_names: tuple[str, ...] = field(default=())
     codings: Codings | None = field(default=None, compare=False, repr=False)
+    # participant attributes from the roster, by (transcript id, speaker as in the segments)
+    attributes: dict[tuple[str, str], dict[str, str]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], codings: Codings | None = None) -> ThemeReport:
+    def from_dict(
+        cls,
+        data: dict[str, Any],
+        codings: Codings | None = None,
+        attributes: dict[tuple[str, str], dict[str, str]] | None = None,
+    ) -> ThemeReport:
         """A report read back from `themes.json` (with the codings, for the tables)."""
         groups = tuple(dict.fromkeys(s.group for s in codings.segments)) if codings else ()
         return cls(
@@ -170,6 +179,7 @@ class ThemeReport:
             tuple(ThemeSummary.from_dict(t) for t in data["themes"]),
             groups,
             codings,
+            attributes or {},
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -249,8 +259,13 @@ def _counts(codings: Iterable[Coding], segments: Segments) -> Counts:
     )
 
 
-def build_themes(codings: Codings, codebook: Codebook | None = None) -> ThemeReport:
-    """Roll codings up into themes and subthemes with counts and quotes."""
+def build_themes(
+    codings: Codings,
+    codebook: Codebook | None = None,
+    attributes: dict[tuple[str, str], dict[str, str]] | None = None,
+) -> ThemeReport:
+    """Roll codings up into themes and subthemes with counts and quotes; `attributes`
+    (participant attributes by transcript and speaker) add breakdowns to the reports."""
     codebook = codebook or codings.codebook
     if codebook is None:
         raise ValueError("build_themes needs the codebook (codings carry none)")
@@ -305,7 +320,7 @@ def build_themes(codings: Codings, codebook: Codebook | None = None) -> ThemeRep
         "coded_segments": len({c.segment_id for c in codings}),
     }
     info = {"name": codebook.name, "version": codebook.version, "sha256": codebook.sha256}
-    return ThemeReport(info, totals, tuple(themes), group_names, codings)
+    return ThemeReport(info, totals, tuple(themes), group_names, codings, attributes or {})
 
 
 # --- quotes ---------------------------------------------------------------------------
@@ -489,3 +504,43 @@ def _code_order(codings: Codings) -> list[str]:
         return sorted(used)
     order = [code.id for code in codings.codebook.codes]
     return order + [c for c in used if c not in order]
+
+
+def attribute_breakdown(report: ThemeReport) -> dict[str, pd.DataFrame]:
+    """For each participant attribute of the roster (gender, year, …): per subtheme, how many
+    of the participants with each value raised it, as "k/n"."""
+    import pandas as pd
+
+    codings = report.codings
+    if codings is None or not report.attributes:
+        return {}
+    people = {key: values for key, values in report.attributes.items()}
+    names = list(dict.fromkeys(name for values in people.values() for name in values))
+    segment_of = {s.id: s for s in codings.segments}
+    code_to_sub = {c.id: s.label for t in report.themes for s in t.subthemes for c in s.codes}
+    raised: dict[str, set[tuple[str, str]]] = {}
+    for coding in codings:
+        segment = segment_of.get(coding.segment_id)
+        if segment is not None and segment.role == "participant" and coding.code_id in code_to_sub:
+            raised.setdefault(code_to_sub[coding.code_id], set()).add(
+                (segment.transcript_id, segment.speaker)
+            )
+    tables = {}
+    subthemes = [s.label for t in report.themes for s in t.subthemes]
+    for name in names:
+        values = sorted(
+            {v.get(name, "") for v in people.values() if v.get(name, "")}, key=lambda v: (len(v), v)
+        )
+        if not values:
+            continue
+        totals = {v: {p for p, attrs in people.items() if attrs.get(name) == v} for v in values}
+        rows = [
+            [f"{len(raised.get(sub, set()) & totals[v])}/{len(totals[v])}" for v in values]
+            for sub in subthemes
+        ]
+        tables[name] = pd.DataFrame(
+            rows,
+            index=pd.Index(subthemes, name="subtheme"),
+            columns=[f"{name} = {v}" for v in values],
+        )
+    return tables
