@@ -89,9 +89,10 @@ def test_no_original_name_in_the_output(sample_run: Path) -> None:
                 )
 
 
-def test_golden_report(sample_run: Path) -> None:
-    report = (sample_run / "out" / "report.md").read_text(encoding="utf-8")
-    golden = EXPECTED / "report.md"
+@pytest.mark.parametrize("name", ["report.md", "themes.json"])
+def test_golden_report(sample_run: Path, name: str) -> None:
+    report = (sample_run / "out" / name).read_text(encoding="utf-8")
+    golden = EXPECTED / name
     if REGENERATE:
         golden.write_text(report, encoding="utf-8")
     assert report == golden.read_text(encoding="utf-8")

@@ -71,39 +71,82 @@ def test_docx_has_headings_tables_quotes_and_figures(
     assert len(document.tables) == 2 + len(report.themes) + 3  # + gender, year, semesters
 
 
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
 @pytest.mark.skipif(
     shutil.which("chromium") is None, reason="Chromium is not installed (Debian package 'chromium')"
 )
-def test_html_renders_in_chromium(sample_run: Path, tmp_path: Path) -> None:
+def test_html_renders_in_chromium(sample_run: Path, report: qc.ThemeReport, tmp_path: Path) -> None:
     page = (sample_run / "out" / "report.html").resolve()
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ]
     pdf, png = tmp_path / "report.pdf", tmp_path / "report.png"
-    subprocess.run(
-        ["chromium", *flags, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", page.as_uri()],
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    subprocess.run(
-        ["chromium", *flags, "--window-size=1200,1600", f"--screenshot={png}", page.as_uri()],
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
+
+    def chromium(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                "chromium",
+                *CHROMIUM_FLAGS,
+                f"--user-data-dir={tmp_path / 'profile'}",
+                "--enable-logging=stderr",
+                "--v=0",
+                *args,
+                page.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    printed = chromium("--no-pdf-header-footer", f"--print-to-pdf={pdf}")
+    shot = chromium("--window-size=1200,1600", f"--screenshot={png}")
+    dom = chromium("--dump-dom")
+    for run in (printed, shot, dom):
+        assert "CONSOLE" not in run.stderr and "Uncaught" not in run.stderr
     assert png.stat().st_size > 20_000
-    data = pdf.read_bytes()
-    assert data.startswith(b"%PDF")
-    assert len(re.findall(rb"/Type\s*/Page[^s]", data)) >= 10
+    assert pdf.read_bytes().startswith(b"%PDF")
+    for theme in report.themes:
+        assert theme.label in dom.stdout
+    if shutil.which("pdftotext"):
+        text = subprocess.run(
+            ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+        ).stdout
+        lines = {line.strip() for line in text.splitlines()}
+        for number, theme in enumerate(report.themes, start=1):
+            assert f"{number}. {theme.label}" in lines  # the section heading of each theme
+
+
+@pytest.mark.skipif(
+    shutil.which("soffice") is None,
+    reason="LibreOffice is not installed (Debian package 'libreoffice-writer')",
+)
+def test_docx_opens_in_libreoffice(sample_run: Path, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            "soffice",
+            "--headless",
+            f"-env:UserInstallation=file://{tmp_path}/lo",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(sample_run / "out" / "report.docx"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF"), result.stderr
 
 
 def test_breakdown_by_participant_attributes(report: qc.ThemeReport) -> None:

@@ -874,28 +874,63 @@ def _leak_pattern(original: str, kind: str) -> re.Pattern[str] | None:
     return re.compile(rf"(?<!\w){escaped}(?!\w)", flags)
 
 
+_WORD = re.compile(r"\w+(?:['’-]\w+)*")
+
+
 def find_leaks(folder: str | Path, key: Iterable[KeyEntry]) -> list[tuple[Path, str]]:
-    """(file, kind) for every output file that still holds an original from the key."""
+    """(file, kind) for every output file that still holds an original from the key.
+
+    Single words are looked up among the file's words (roster names case-insensitively, other
+    single words as written, names that are ordinary words only capitalised inside a
+    sentence); names of several words are searched as phrases.
+    """
     folder = Path(folder)
-    patterns: list[tuple[re.Pattern[str], str]] = []
-    seen: set[str] = set()
+    any_case: dict[str, str] = {}
+    exact: dict[str, str] = {}
+    ordinary: dict[str, str] = {}
+    phrases: list[tuple[re.Pattern[str], str]] = []
     for entry in key:
-        if entry.kind not in LEAK_KINDS or entry.original.casefold() in seen:
+        word = entry.original.strip()
+        if entry.kind not in LEAK_KINDS or word == entry.pseudonym.strip():
             continue
-        if entry.original.strip() == entry.pseudonym.strip():
+        pattern = _leak_pattern(word, entry.kind)
+        if pattern is None:
             continue
-        seen.add(entry.original.casefold())
-        pattern = _leak_pattern(entry.original, entry.kind)
-        if pattern is not None:
-            patterns.append((pattern, entry.kind))
+        if not _WORD.fullmatch(word):
+            phrases.append((pattern, entry.kind))
+        elif word.casefold() in ORDINARY_WORD_NAMES:
+            ordinary.setdefault(word, entry.kind)
+        elif pattern.flags & re.IGNORECASE:
+            any_case.setdefault(word.casefold(), entry.kind)
+        else:
+            exact.setdefault(word, entry.kind)
     leaks = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         text = searchable_text(path)
-        for pattern, kind in patterns:
-            if pattern.search(text):
-                leaks.append((path, kind))
-                break
+        kind = _leaked_word(text, any_case, exact, ordinary) or next(
+            (k for pattern, k in phrases if pattern.search(text)), None
+        )
+        if kind is not None:
+            leaks.append((path, kind))
     return leaks
+
+
+def _leaked_word(
+    text: str, any_case: dict[str, str], exact: dict[str, str], ordinary: dict[str, str]
+) -> str | None:
+    for match in _WORD.finditer(text):
+        word = match.group()
+        kind = exact.get(word) or any_case.get(word.casefold())
+        if kind:
+            return kind
+        if (
+            word in ordinary
+            and match.start() >= 2
+            and text[match.start() - 1] == " "
+            and (text[match.start() - 2].isalnum() or text[match.start() - 2] in ",;")
+        ):
+            return ordinary[word]  # "told Will", not "Will you?" or "I will"
+    return None
 
 
 def searchable_text(path: Path) -> str:

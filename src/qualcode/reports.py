@@ -196,6 +196,7 @@ def theme_report_docx(report: ThemeReport, info: dict[str, Any] | None = None) -
     import io
 
     from docx import Document
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Cm, Pt
 
     from . import figures
@@ -212,19 +213,38 @@ def theme_report_docx(report: ThemeReport, info: dict[str, Any] | None = None) -
         document.add_paragraph(f"Codebook version {report.codebook['version']}")
 
     def table(
-        header: list[str], rows: list[list[object]], bold_rows: set[int] = frozenset()
+        header: list[str],
+        rows: list[list[object]],
+        bold_rows: set[int] = frozenset(),
+        indents: list[int] | None = None,
     ) -> None:
+        """A table with a wide first column and narrow number columns."""
         grid = document.add_table(rows=1, cols=len(header))
-        grid.style = "Light Grid Accent 1"
+        grid.style = "Light List Accent 1"
+        grid.autofit = False
+        narrow = Cm(2.7) if len(header) > 3 else Cm(2.5)
+        widths = [Cm(16.5) - narrow * (len(header) - 1)] + [narrow] * (len(header) - 1)
         for cell, text in zip(grid.rows[0].cells, header, strict=True):
             cell.text = text
         for index, row in enumerate(rows):
             cells = grid.add_row().cells
-            for cell, value in zip(cells, row, strict=True):
+            for column, (cell, value) in enumerate(zip(cells, row, strict=True)):
                 cell.text = str(value)
+                paragraph = cell.paragraphs[0]
+                if column:
+                    paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+                elif indents:
+                    paragraph.paragraph_format.left_indent = Cm(0.5 * indents[index])
                 if index in bold_rows:
-                    for run in cell.paragraphs[0].runs:
+                    for run in paragraph.runs:
                         run.bold = True
+        for column, width in zip(grid.columns, widths, strict=True):
+            column.width = width  # LibreOffice reads the grid, Word the cells
+        for row in grid.rows:
+            for cell, width in zip(row.cells, widths, strict=True):
+                cell.width = width
+        for cell in grid.rows[0].cells[1:]:
+            cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
 
     document.add_heading("Study summary", level=1)
     table(
@@ -240,6 +260,7 @@ def theme_report_docx(report: ThemeReport, info: dict[str, Any] | None = None) -
     document.add_heading("Theme map", level=1)
     rows: list[list[object]] = []
     bold: set[int] = set()
+    indents: list[int] = []
     for theme in report.themes:
         bold.add(len(rows))
         rows.append(
@@ -250,25 +271,28 @@ def theme_report_docx(report: ThemeReport, info: dict[str, Any] | None = None) -
                 f"{theme.counts.groups}/{groups}",
             ]
         )
+        indents.append(0)
         for sub in theme.subthemes:
             rows.append(
                 [
-                    f"    {sub.label}",
+                    sub.label,
                     sub.counts.segments,
                     sub.counts.participants,
                     f"{sub.counts.groups}/{groups}",
                 ]
             )
-            rows += [
-                [
-                    f"        {c.label}",
-                    c.counts.segments,
-                    c.counts.participants,
-                    f"{c.counts.groups}/{groups}",
-                ]
-                for c in sub.codes
-            ]
-    table(["Theme / subtheme / code", "Segments", "Participants", "Groups"], rows, bold)
+            indents.append(1)
+            for code in sub.codes:
+                rows.append(
+                    [
+                        code.label,
+                        code.counts.segments,
+                        code.counts.participants,
+                        f"{code.counts.groups}/{groups}",
+                    ]
+                )
+                indents.append(2)
+    table(["Theme / subtheme / code", "Segments", "Participants", "Groups"], rows, bold, indents)
     for number, theme in enumerate(report.themes, start=1):
         document.add_heading(f"{number}. {theme.label}", level=1)
         if theme.description:
