@@ -160,3 +160,5 @@ def test_breakdown_by_participant_attributes(report: qc.ThemeReport) -> None:
     assert {cell.split("/")[1] for cell in gender["gender = male"]} == {"11"}
     assert {cell.split("/")[1] for cell in gender["gender = female"]} == {"15"}
     assert "## Breakdown by participant attributes" in report.to_markdown()
+    data = report.to_dict()["breakdowns"]["gender"]
+    assert data["Self-confidence"] == dict(gender.loc["Self-confidence"])

@@ -183,11 +183,23 @@ class ThemeReport:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The `themes.json` content; with roster attributes, also the breakdowns (per
+        attribute, subtheme and value: participants who raised it / participants)."""
+        data: dict[str, Any] = {
             "codebook": dict(self.codebook),
             "totals": dict(self.totals),
             "themes": [t.to_dict() for t in self.themes],
         }
+        breakdowns = attribute_breakdown(self)
+        if breakdowns:
+            data["breakdowns"] = {
+                name: {
+                    sub: dict(zip(frame.columns, row, strict=True))
+                    for sub, row in zip(frame.index, frame.values.tolist(), strict=True)
+                }
+                for name, frame in breakdowns.items()
+            }
+        return data
 
     def to_frame(self) -> pd.DataFrame:
         """One row a code: theme, subtheme and code with their counts."""
