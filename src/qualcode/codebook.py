@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from .errors import CodebookError, QualcodeError
-from .files import atomic_write_bytes, atomic_write_text, csv_text
+from .files import atomic_write_bytes, atomic_write_text, csv_text, xlsx_bytes
 
 ID_PATTERN = re.compile(r"^[a-z0-9_-]+$")
 RULE_KINDS = ("keywords", "phrases", "patterns", "regex")
@@ -950,7 +950,7 @@ def write_codebook(codebook: Codebook, path: str | Path) -> Path:
     elif suffix == ".csv":
         atomic_write_text(path, csv_text(TABLE_COLUMNS, table_rows(codebook)))
     elif suffix == ".xlsx":
-        atomic_write_bytes(path, _xlsx_bytes(codebook))
+        atomic_write_bytes(path, xlsx_bytes({"codebook": (TABLE_COLUMNS, table_rows(codebook))}))
     else:
         raise QualcodeError(
             f"unknown codebook format '{suffix or '(no suffix)'}'",
@@ -958,27 +958,3 @@ def write_codebook(codebook: Codebook, path: str | Path) -> Path:
             fix="write .yaml, .csv or .xlsx",
         )
     return path
-
-
-def _xlsx_bytes(codebook: Codebook) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "codebook"
-    sheet.append(list(TABLE_COLUMNS))
-    for row in table_rows(codebook):
-        sheet.append(row)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = sheet.dimensions
-    for column in sheet.columns:
-        width = max(len(str(c.value or "").split("\n")[0]) for c in column)
-        sheet.column_dimensions[column[0].column_letter].width = min(max(width, 10), 60)
-        for cell in column[1:]:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()

@@ -47,3 +47,31 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     for row in rows:
         writer.writerow(["" if value is None else value for value in row])
     return buffer.getvalue()
+
+
+def xlsx_bytes(sheets: dict[str, tuple[Sequence[str], Iterable[Sequence[object]]]]) -> bytes:
+    """A workbook with one sheet a table: bold header row frozen, filters on, readable column
+    widths, long text wrapped."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for name, (header, rows) in sheets.items():
+        sheet = workbook.create_sheet(name[:31])
+        sheet.append(list(header))
+        for row in rows:
+            sheet.append(["" if value is None else value for value in row])
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        sheet.freeze_panes = "A2"
+        sheet.auto_filter.ref = sheet.dimensions
+        for column in sheet.columns:
+            width = max(len(str(c.value or "").split("\n")[0]) for c in column[:500])
+            sheet.column_dimensions[column[0].column_letter].width = min(max(width + 2, 8), 60)
+            if width > 60:
+                for cell in column[1:]:
+                    cell.alignment = Alignment(wrap_text=True, vertical="top")
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import QualcodeError
-from .files import atomic_write_bytes, atomic_write_text
+from .files import atomic_write_bytes, atomic_write_text, xlsx_bytes
 from .themes import attribute_breakdown
 
 if TYPE_CHECKING:
@@ -401,7 +401,7 @@ def write_report(report: ThemeReport, path: str | Path, info: dict[str, Any] | N
         raise QualcodeError(
             f"unknown report format '{suffix or '(no suffix)'}'",
             file=path,
-            fix="use .md, .json or .xlsx",
+            fix="use .md, .json, .html, .docx or .xlsx",
         )
     return path
 
@@ -466,24 +466,12 @@ def report_sheets(report: ThemeReport) -> dict[str, pd.DataFrame]:
 
 def theme_report_xlsx(report: ThemeReport) -> bytes:
     """The spreadsheet report: one sheet a table, header frozen, filters on, readable widths."""
-    import io
-
-    import pandas as pd
-    from openpyxl.styles import Alignment, Font
-
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        for name, frame in report_sheets(report).items():
-            frame.to_excel(writer, sheet_name=name, index=False)
-            sheet = writer.sheets[name]
-            sheet.freeze_panes = "A2"
-            sheet.auto_filter.ref = sheet.dimensions
-            for cell in sheet[1]:
-                cell.font = Font(bold=True)
-            for column in sheet.columns:
-                width = max(len(str(c.value or "")) for c in column[:200])
-                sheet.column_dimensions[column[0].column_letter].width = min(max(width + 2, 8), 60)
-                if width > 60:
-                    for cell in column[1:]:
-                        cell.alignment = Alignment(wrap_text=True, vertical="top")
-    return buffer.getvalue()
+    return xlsx_bytes(
+        {
+            name: (
+                list(map(str, frame.columns)),
+                frame.astype(object).where(frame.notna(), "").values.tolist(),
+            )
+            for name, frame in report_sheets(report).items()
+        }
+    )
