@@ -20,13 +20,13 @@ from .errors import ConfigurationError, OutputError
 from .files import atomic_write_text, csv_text
 from .nlp import load_pipeline, pipeline_info
 from .reports import write_report
-from .roster import Roster, read_roster
+from .roster import Roster
 from .segments import Segments, read_segments, segment, write_segments
 from .themes import ThemeReport, build_themes
 from .transcripts import (
     Transcript,
-    find_roster,
     read_transcripts,
+    resolve_roster,
     transcript_files,
     write_transcript,
 )
@@ -44,6 +44,14 @@ class RunResult:
     files: list[Path] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+
+
+def input_files(transcripts: Iterable[str | Path], out: Path) -> list[Path]:
+    """The transcript files named or found in folders, once the output folder is checked."""
+    transcripts = [Path(p) for p in transcripts]
+    files = transcript_files(transcripts)
+    check_output_folder(out, transcripts + files)
+    return files
 
 
 def check_output_folder(out: Path, inputs: Iterable[Path]) -> None:
@@ -90,8 +98,7 @@ def run_anonymize(
     into the private folder (default `private/` beside `out`), then check for leaks."""
     out = Path(out)
     private_path = Path(private) if private else out.parent / "private"
-    files = transcript_files(transcripts)
-    check_output_folder(out, [Path(p) for p in transcripts] + files)
+    files = input_files(transcripts, out)
     check_private_folder(private_path, out)
     roster_obj = resolve_roster(transcripts, roster)
     read = read_transcripts(files, roster=roster_obj)
@@ -114,18 +121,6 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def resolve_roster(
-    transcripts: list[str | Path], roster: str | Path | Roster | None
-) -> Roster | None:
-    """The roster given, else `participants.csv` beside the transcripts, else none."""
-    if isinstance(roster, Roster):
-        return roster
-    if roster is None:
-        found = find_roster(transcripts)
-        return read_roster(found) if found else None
-    return read_roster(roster)
-
-
 def run_segments(
     transcripts: list[str | Path],
     out: str | Path,
@@ -139,8 +134,7 @@ def run_segments(
     Writes `transcripts/<id>.txt`, `segments.csv` and `run.json` into `out`.
     """
     out = Path(out)
-    files = transcript_files(transcripts)
-    check_output_folder(out, [Path(p) for p in transcripts] + files)
+    files = input_files(transcripts, out)
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     roster_obj = resolve_roster(transcripts, roster)
@@ -213,8 +207,7 @@ def run(config: RunConfig, on_stage: Stage = _quiet) -> RunResult:
         raise ConfigurationError(
             "no codebook given", fix="pass --codebook, or set 'codebook' in qualcode.yaml"
         )
-    files = transcript_files(list(config.transcripts))
-    check_output_folder(config.out, list(config.transcripts) + files)
+    files = input_files(config.transcripts, config.out)
     if config.anonymize:
         check_private_folder(config.private_folder, config.out)
         anonymize_settings = AnonymizeSettings.from_dict(config.anonymization)
@@ -302,8 +295,7 @@ def run_code(
     Writes `transcripts/<id>.txt`, `segments.csv`, `codings.csv` and `run.json` into `out`.
     """
     out = Path(out)
-    files = transcript_files(transcripts)
-    check_output_folder(out, [Path(p) for p in transcripts] + files)
+    files = input_files(transcripts, out)
     book = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
     roster_obj = resolve_roster(transcripts, roster)
     read = read_transcripts(files, roster=roster_obj)

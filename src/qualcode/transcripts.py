@@ -209,6 +209,19 @@ def find_roster(paths: str | Path | Iterable[str | Path]) -> Path | None:
     return None
 
 
+def resolve_roster(
+    paths: str | Path | Iterable[str | Path], roster: str | Path | Roster | None
+) -> Roster | None:
+    """The roster given (a path or a `Roster`), else `participants.csv` beside the
+    transcripts, else none."""
+    if isinstance(roster, Roster):
+        return roster
+    if roster is None:
+        found = find_roster(paths)
+        return read_roster(found) if found else None
+    return read_roster(roster)
+
+
 def read_transcript(path: str | Path, roster: Roster | None = None) -> Transcript:
     """Read one transcript file; the reader is chosen by the file's suffix."""
     path = Path(path)
@@ -272,11 +285,7 @@ def read_transcripts(
         paths = [paths]
     paths = list(paths)
     files = transcript_files(paths)
-    if roster is None:
-        roster_path = find_roster(paths)
-        roster = read_roster(roster_path) if roster_path else None
-    elif not isinstance(roster, Roster):
-        roster = read_roster(roster)
+    roster = resolve_roster(paths, roster)
     transcripts = [read_transcript(path, roster) for path in files]
     if roster is not None:
         check_roster_coverage(roster, transcripts)
