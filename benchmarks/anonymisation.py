@@ -12,8 +12,10 @@ time of detection and rewriting; loading the pipeline is timed separately. Presi
 
 qualcode is measured through `anonymize()` (propagation happens only there): the labelled
 transcripts are read from a temporary folder with the markup stripped, TAB documents become
-one-turn transcripts, anonymised one document at a time. A generalised date keeps visible the
-words its replacement repeats (`14 March 2022` → `[March 2022]` leaves March and 2022).
+one-turn transcripts, all anonymised in one call, as a project. A generalised date keeps
+visible the words its replacement repeats (`14 March 2022` → `[March 2022]` leaves March and
+2022). Variants: `dates=mask` (`dates: mask`), `durations=mask` (`durations: mask`), `groups`
+(NORP added to `ner_labels`), `amounts` (MONEY and QUANTITY added).
 """
 
 from __future__ import annotations
@@ -51,10 +53,12 @@ RUNS = (
     ("qualcode", "labelled", "roster"),
     ("qualcode", "labelled", "roster, dates=mask"),
     ("qualcode", "labelled", "no roster"),
+    ("qualcode", "labelled", "roster, dates=mask, durations=mask, groups, amounts"),
     ("presidio", "labelled", "default"),
     ("qualcode", "tab", "default"),
     ("qualcode", "tab", "dates=mask"),
     ("qualcode", "tab", "dates=mask, groups, amounts"),
+    ("qualcode", "tab", "dates=mask, durations=mask, groups, amounts"),
     ("presidio", "tab", "default"),
 )
 Spans = dict[str, list[tuple[int, int]]]
@@ -79,7 +83,9 @@ def run_qualcode(
         + (("MONEY", "QUANTITY") if "amounts" in variant else ())
     )
     settings = AnonymizeSettings(
-        dates="mask" if "dates=mask" in variant else "month", ner_labels=labels
+        dates="mask" if "dates=mask" in variant else "month",
+        ner_labels=labels,
+        durations="mask" if "durations=mask" in variant else "keep",
     )
     texts = {doc.doc_id: doc.text for doc in docs}
     spans: Spans = {}

@@ -16,6 +16,11 @@ needs_qmsum = pytest.mark.skipif(
     not QMSUM.is_dir(),
     reason="../shared/corpora/qmsum is not present (it exists only in the team's workspace)",
 )
+SERDIF = SHARED / "eval" / "serdif"
+needs_serdif = pytest.mark.skipif(
+    not (SERDIF / "highlights.csv").is_file(),
+    reason="../shared/eval/serdif is not present (it exists only in the team's workspace)",
+)
 
 
 @pytest.fixture(scope="session")

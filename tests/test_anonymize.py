@@ -104,6 +104,19 @@ def test_dates_are_generalised(text: str, precision: str, expected: str) -> None
 
 
 @pytest.mark.parametrize(
+    ("text", "precision", "expected"),
+    [
+        ("14 and 27 July 1999", "month", "[July 1999]"),
+        ("February and March 2001", "month", "[February and March 2001]"),
+        ("1943 and 1939", "month", "[1943 and 1939]"),
+        ("1943 and 1939", "year", "[1943 and 1939]"),
+    ],
+)
+def test_lists_of_dates_keep_every_month_and_year(text: str, precision: str, expected) -> None:
+    assert generalise_date(text, precision) == expected
+
+
+@pytest.mark.parametrize(
     ("age", "band"), [(19, "[age 15–19]"), (23, "[age 20–24]"), (45, "[age 45–49]")]
 )
 def test_age_bands(age: int, band: str) -> None:
@@ -199,8 +212,65 @@ def test_leak_check_treats_ordinary_word_names_like_detection(nlp, tmp_path: Pat
         check_leaks(tmp_path, result.key)
 
 
+def one_transcript(nlp, *texts: str, **settings) -> list[str]:
+    turns = tuple(
+        Turn(i, "Anna" if i % 2 else "Bence", text, "participant") for i, text in enumerate(texts)
+    )
+    result = anonymize(
+        [Transcript("c", turns)], settings=AnonymizeSettings.from_dict(settings), nlp=nlp
+    )
+    return [turn.text for turn in result.transcripts[0].turns]
+
+
+def test_dates_in_lists_are_masked_whole(nlp) -> None:
+    # BEFORE: "On 14 and [July 1999] we met, in February and [March 2001] too."
+    assert one_transcript(
+        nlp, "On 14 and 27 July 1999 we met, in February and March 2001 too."
+    ) == ["On [July 1999] we met, in [February and March 2001] too."]
+
+
+def test_money_nationalities_and_durations_when_asked(nlp) -> None:
+    texts = (
+        "He was fined EUR 4,000 and sentenced to three years’ imprisonment.",
+        "A Turkish national, he paid 250,000 Swedish kronor (SEK).",
+    )
+    assert one_transcript(nlp, *texts) == list(texts)  # the defaults keep them
+    labels = ["PERSON", "GPE", "LOC", "FAC", "ORG", "DATE", "NORP", "MONEY", "QUANTITY"]
+    assert one_transcript(nlp, *texts, durations="mask", ner_labels=labels) == [
+        "He was fined [amount] and sentenced to [duration] imprisonment.",
+        "A [Group 1] national, he paid [amount].",
+    ]
+
+
+def test_common_nouns_with_a_capital_are_not_names(nlp) -> None:
+    # BEFORE: "The [Organisation 1] held a hearing …", and every "Court" after it masked
+    texts = (
+        "The Court held a hearing on 3 May 2004. The Court then asked the Government.",
+        "Under Article 6 the Government replied to the Court.",
+    )
+    assert one_transcript(nlp, *texts) == [
+        "The Court held a hearing on [May 2004]. The Court then asked the Government.",
+        "Under Article 6 the Government replied to the Court.",
+    ]
+
+
+def test_a_name_and_its_acronym_share_a_pseudonym(nlp) -> None:
+    # BEFORE: "She appealed to the [Organisation 1] (“EAT”) …", "The EAT dismissed …"
+    assert one_transcript(
+        nlp,
+        "She appealed to the Employment Appeal Tribunal (“EAT”) in London.",
+        "The EAT dismissed the appeal in 2003.",
+    ) == [
+        "She appealed to the [Organisation 1] in [Place 1].",
+        "The [Organisation 1] dismissed the appeal in [2003].",
+    ]
+
+
 def test_settings_are_validated() -> None:
     with pytest.raises(qc.QualcodeError, match="unknown date precision 'day'"):
         AnonymizeSettings.from_dict({"dates": "day"})
     with pytest.raises(qc.QualcodeError, match="unknown entity label 'ANIMAL'"):
         AnonymizeSettings.from_dict({"ner_labels": ["ANIMAL"]})
+    with pytest.raises(qc.QualcodeError, match="unknown durations setting 'hide'"):
+        AnonymizeSettings.from_dict({"durations": "hide"})
+    assert AnonymizeSettings.from_dict({"durations": "mask"}).durations == "mask"

@@ -118,3 +118,94 @@ def test_every_command_has_help_and_is_documented(command: str) -> None:
     assert "--out" in result.output or "Usage" in result.output
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f"qualcode {command}" in readme
+
+
+def test_agree_writes_the_agreement_table_and_disagreements(sample_run: Path, tmp_path) -> None:
+    out = sample_run / "out"
+    result = invoke(
+        "agree",
+        SAMPLE / "coding_coder_a.csv",
+        SAMPLE / "coding_coder_b.csv",
+        "--segments",
+        out / "segments.csv",
+        "--out",
+        tmp_path,
+        "--bootstrap",
+        "200",
+    )
+    assert result.exit_code == 0, result.output
+    assert "coder_b against coder_a" in result.stdout and "overall" in result.stdout
+    with (tmp_path / "agreement.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == [
+        "code_id",
+        "segments",
+        "both",
+        "only_a",
+        "only_b",
+        "neither",
+        "percent",
+        "kappa",
+        "kappa_low",
+        "kappa_high",
+        "alpha",
+        "ac1",
+        "precision",
+        "recall",
+        "f1",
+    ]
+    assert rows[-1]["code_id"] == "overall" and len(rows) == 33
+    assert float(rows[-1]["kappa_low"]) < float(rows[-1]["kappa"]) < float(rows[-1]["kappa_high"])
+    with (tmp_path / "disagreements.csv").open(encoding="utf-8") as handle:
+        listed = list(csv.DictReader(handle))
+    assert listed and listed[0]["coder_a"] == "coder_a" and listed[0]["text"]
+
+
+def test_agree_with_three_coders_and_the_rules(sample_run: Path, tmp_path) -> None:
+    out = sample_run / "out"
+    result = invoke(
+        "agree",
+        out / "codings.csv",
+        SAMPLE / "coding_coder_a.csv",
+        SAMPLE / "coding_coder_b.csv",
+        "--out",
+        tmp_path,
+        "--bootstrap",
+        "50",
+    )
+    assert result.exit_code == 0, result.output
+    assert "alpha over all coders" in result.stdout
+    assert (tmp_path / "agreement_all.csv").is_file()
+    assert (tmp_path / "agreement.csv").is_file()  # the first pair
+    assert (tmp_path / "agreement_qualcode_coder_b.csv").is_file()
+
+
+def test_agree_reports_a_bad_segment_id_in_one_line(sample_run: Path, tmp_path) -> None:
+    bad = tmp_path / "coding_eva.csv"
+    bad.write_text("segment_id,code_id\ngroup9:1:1,self_doubt\n", encoding="utf-8")
+    result = invoke(
+        "agree", SAMPLE / "coding_coder_a.csv", bad, "--segments", sample_run / "out/segments.csv"
+    )
+    assert result.exit_code == 1
+    assert result.stderr.strip().count("\n") == 0
+    assert "coding_eva.csv:2: unknown segment id" in result.stderr
+
+
+def test_sheet_writes_a_coding_sheet_with_suggestions(sample_run: Path, tmp_path) -> None:
+    path = tmp_path / "sheet.csv"
+    result = invoke("sheet", sample_run / "out", "-o", path, "--suggest")
+    assert result.exit_code == 0, result.output
+    with path.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert any("suggested" in row.values() for row in rows)
+    # read back untouched, a sheet of suggestions holds no human codings
+    again = invoke(
+        "agree",
+        path,
+        SAMPLE / "coding_coder_a.csv",
+        "--bootstrap",
+        "0",
+        "--segments",
+        sample_run / "out/segments.csv",
+    )
+    assert again.exit_code == 0, again.output

@@ -46,3 +46,14 @@ def test_public_name_documented(name: str) -> None:
 def test_docs_exist() -> None:
     for name in ("cli.md", "python-api.md", "codebook.md", "anonymisation.md"):
         assert (DOCS / name).stat().st_size > 1000
+
+
+def test_cli_reference_is_generated_from_the_app() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("generate_cli", DOCS / "generate_cli.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert (DOCS / "cli.md").read_text(encoding="utf-8") == module.cli_markdown(), (
+        "docs/cli.md is out of date: run python docs/generate_cli.py"
+    )

@@ -9,7 +9,10 @@ from qualcode.identifiers import (
     Identifier,
     Lists,
     detect_identifiers,
+    detect_in_doc,
+    measure_identifiers,
     merge_spans,
+    ner_pipeline,
     pattern_identifiers,
 )
 
@@ -156,3 +159,144 @@ def test_merge_prefers_longer_then_trusted() -> None:
 )
 def test_person_cues(text: str, expected) -> None:
     assert [(s.text, s.kind) for s in pattern_identifiers(text)] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # lists and ranges of days, months and years are one date
+        ("On 14 and 27 July 1999 they met.", [("14 and 27 July 1999", "date")]),
+        ("In February and March 2001 it rained.", [("February and March 2001", "date")]),
+        ("They were born in 1943 and 1939.", [("1943 and 1939", "date")]),
+        # ages said another way
+        ("He was less than eighteen years of age.", [("eighteen years of age", "age")]),
+        ("His age is 49, he says.", [("49", "age")]),
+        # land and homes
+        ("Plots nos. 260, 268 and 425 were hers.", [("Plots nos. 260, 268 and 425", "id")]),
+        ("We live in flat 3 upstairs.", [("flat 3", "id")]),
+        ("the house 2 doors down", []),
+    ],
+)
+def test_pattern_detector_lists_ages_and_plots(text: str, expected) -> None:
+    assert [(s.text, s.kind) for s in pattern_identifiers(text)] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "setting", "expected"),
+    [
+        ("a fine of EUR 4,000 was paid", "money", ["EUR 4,000"]),
+        ("it cost 250,000 Swedish kronor (SEK) then", "money", ["250,000 Swedish kronor (SEK)"]),
+        (
+            "about 100,000 Turkish liras (TRY) (approximately 50,000 euros (EUR) at the time)",
+            "money",
+            ["100,000 Turkish liras (TRY)", "approximately 50,000 euros (EUR)"],
+        ),
+        ("PLN 552.21 [approx. EUR 138] a month", "money", ["PLN 552.21 [approx. EUR 138]"]),
+        ("the parking was nine pounds a day", "money", ["nine pounds"]),
+        ("I got 5 marks on it", "money", []),
+        ("speeding by 26 km/h on a 50% slope", "quantities", ["26 km/h", "50%"]),
+        ("a 50 to 79% disability rating", "quantities", ["50 to 79%"]),
+        (
+            "sentenced to three years and nine months’ imprisonment",
+            "durations",
+            ["three years and nine months’"],
+        ),
+        (
+            "a two-year contract, then two and a half years abroad",
+            "durations",
+            ["two-year", "two and a half years"],
+        ),
+        ("in second year, for a year", "durations", []),
+    ],
+)
+def test_money_quantities_and_durations(text: str, setting: str, expected) -> None:
+    assert [s.text for s in measure_identifiers(text, **{setting: True})] == expected
+    assert measure_identifiers(text) == []  # nothing unless a setting asks
+
+
+def test_money_and_durations_only_when_asked(nlp) -> None:
+    text = "We paid EUR 400 for two weeks."
+    assert found(nlp, text, roster=None) == []
+    spans = detect_identifiers(text, nlp=nlp)
+    assert spans == []
+    with nlp.select_pipes(enable=ner_pipeline(nlp)):
+        doc = nlp(text)
+    asked = detect_in_doc(doc, [], "s1", Lists(), ("MONEY",), durations=True)
+    assert [(s.text, s.kind) for s in asked] == [("EUR 400", "amount"), ("two weeks", "duration")]
+
+
+@pytest.mark.parametrize(
+    ("text", "with_norp", "without"),
+    [
+        ("The applicant, a Turkish national, lives there.", [("Turkish", "group")], []),
+        ("I'm Hungarian, she is Polish.", [("Hungarian", "group"), ("Polish", "group")], []),
+        ("We spoke Hungarian in the anatomy practical.", [], []),  # a language, not a nationality
+        ("Sorry, my Hungarian is very bad.", [], []),
+    ],
+)
+def test_nationalities_only_with_norp(nlp, text: str, with_norp, without) -> None:
+    with nlp.select_pipes(enable=ner_pipeline(nlp)):
+        doc = nlp(text)
+    labels = ("PERSON", "GPE", "LOC", "FAC", "ORG", "DATE")
+    spans = detect_in_doc(doc, [], "s1", Lists(), (*labels, "NORP"))
+    assert [(s.text, s.kind) for s in spans] == with_norp
+    assert [(s.text, s.kind) for s in detect_in_doc(doc, [], "s1", Lists(), labels)] == without
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # BEFORE: "the Brandenburg [Person A] [Person B] [Person C]"
+        (
+            "On 13 May 1998 the Brandenburg Regional Labour Court quashed it.",
+            [("13 May 1998", "date"), ("Brandenburg Regional Labour Court", "organisation")],
+        ),
+        # BEFORE: "[Person A] A. Rönquist"
+        (
+            "They were represented by their Agent, Mr A. Rönquist, in Stockholm.",
+            [("Mr A. Rönquist", "person"), ("Stockholm", "place")],
+        ),
+        ("It was lodged under Article 25 and Protocol No. 11 of the Convention.", []),
+    ],
+)
+def test_runs_of_proper_nouns_are_one_name(nlp, text: str, expected) -> None:
+    assert found(nlp, text, roster=None) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # BEFORE: "[Person A] GmbH"
+        (
+            "The shares were held by the company Robert Bosch GmbH.",
+            [("Robert Bosch GmbH", "organisation")],
+        ),
+        # BEFORE: "[Organisation 1]-[Person A] (EWE)"
+        (
+            "She danced for the Erich-Weinert-Ensemble (EWE), a national company.",
+            [("Erich-Weinert-Ensemble (EWE)", "organisation")],
+        ),
+        # BEFORE: "[Organisation 1] (Amtsgericht)"
+        (
+            "He applied to the Moers District Court (Amtsgericht) against the landlord.",
+            [("Moers District Court (Amtsgericht)", "organisation")],
+        ),
+        # the acronym that the name in brackets spells out
+        (
+            "He was a member of the PKK (the Kurdistan Workers' Party), a party.",
+            [("PKK", "organisation"), ("Kurdistan Workers' Party", "organisation")],
+        ),
+        # BEFORE: "the municipality of [Place 1]"
+        (
+            "The villages are in the municipality of Härjedalen, far away.",
+            [("municipality of Härjedalen", "place")],
+        ),
+        # a list stays a list of names
+        (
+            "My mentees are Ifeoma, Lukas and Clara.",
+            [("Ifeoma,", "organisation"), ("Lukas", "place"), ("Clara", "place")],
+        ),
+    ],
+)
+def test_names_widened_over_their_words(nlp, text: str, expected) -> None:
+    assert found(nlp, text, roster=None) == expected

@@ -35,9 +35,14 @@ def invoke(*args: object, cwd: Path | None = None):
 def test_run_writes_every_output(sample_run: Path) -> None:
     out = sample_run / "out"
     assert sorted(p.name for p in out.iterdir()) == [
+        "agreement.csv",
+        "agreement_rules.csv",
         "attributes.csv",
         "codebook.yaml",
         "codings.csv",
+        "disagreements.csv",
+        "disagreements_rules.csv",
+        "project.qdpx",
         "report.docx",
         "report.html",
         "report.md",
@@ -59,6 +64,42 @@ def test_run_writes_every_output(sample_run: Path) -> None:
         "reflections",
     ]
     assert themes["totals"]["participants"] == 26
+    assert [h["coder"] for h in run["human_codings"]] == ["coder_a", "coder_b"]
+    assert [(a["coder_a"], a["coder_b"]) for a in themes["agreement"]] == [
+        ("coder_a", "coder_b"),
+        ("consensus of coder_a and coder_b", "rules"),
+    ]
+    assert themes["saturation"]["steps"][0]["transcript_id"] == "group1"
+
+
+def test_sessions_are_ordered_by_date(tmp_path: Path) -> None:
+    from qualcode.pipeline import session_order
+    from qualcode.transcripts import Transcript
+
+    dated = [
+        Transcript("a", (), {"date": "2022-05-02"}),
+        Transcript("b", (), {"date": "2022-03-14"}),
+        Transcript("c", (), {"date": "2022-04-01"}),
+    ]
+    assert session_order(dated) == ["b", "c", "a"]
+    undated = [*dated, Transcript("d", (), {})]
+    assert session_order(undated) == ["a", "b", "c", "d"]
+
+
+def test_human_codings_merge_into_the_themes(sample_run: Path, tmp_path: Path, nlp) -> None:
+    import shutil
+
+    for name in ("transcripts_sample", "codebooks"):
+        shutil.copytree(sample_run / name, tmp_path / name)
+    config = (sample_run / "qualcode.yaml").read_text(encoding="utf-8")
+    (tmp_path / "qualcode.yaml").write_text(config + "merge_human: add\n", encoding="utf-8")
+    result = invoke("run", "--format", "md", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    codings = (tmp_path / "out" / "codings.csv").read_text(encoding="utf-8")
+    assert ",human,coder_a" in codings and ",rule,qualcode" in codings
+    merged = json.loads((tmp_path / "out" / "themes.json").read_text(encoding="utf-8"))
+    plain = json.loads((sample_run / "out" / "themes.json").read_text(encoding="utf-8"))
+    assert merged["totals"]["coded_segments"] > plain["totals"]["coded_segments"]
 
 
 def test_private_files_are_apart_and_owner_only(sample_run: Path) -> None:
@@ -125,6 +166,10 @@ def test_spreadsheet_report(sample_run: Path) -> None:
         "by gender",
         "by year",
         "by mentor_semesters",
+        "co-occurring pairs",
+        "agreement",
+        "disagreements",
+        "saturation",
         "codebook",
     ]
     with open(out / "codings.csv", encoding="utf-8", newline="") as handle:

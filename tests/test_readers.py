@@ -11,7 +11,7 @@ import pytest
 import qualcode as qc
 from qualcode.labels import match_label
 
-from .conftest import DATA, QMSUM, SAMPLE, needs_qmsum
+from .conftest import DATA, QMSUM, SAMPLE, SERDIF, needs_qmsum, needs_serdif
 
 SAMPLE_TURNS = {"group1": 88, "group2": 97, "group3": 86, "group4": 91, "group5": 113}
 SAMPLE_SPEAKERS = {
@@ -329,3 +329,136 @@ def test_real_meetings_render_and_read_back(name: str, tmp_path: Path) -> None:
     expected = [(t["speaker"], " ".join(t["content"].split())) for t in source]
     got = [(t.speaker, " ".join(t.text.split())) for t in transcript.turns]
     assert got == expected
+
+
+# --- OpenDocument text ------------------------------------------------------------------
+
+ODT_NS = (
+    'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+    'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+    'xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0"'
+)
+
+
+def write_odt(path: Path, body: str, *, prolog: str = "") -> Path:
+    """An OpenDocument text as LibreOffice writes it: `mimetype` first, then content.xml."""
+    import zipfile
+
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?>{prolog}<office:document-content {ODT_NS} '
+        f'office:version="1.2"><office:body><office:text>{body}</office:text></office:body>'
+        "</office:document-content>"
+    )
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        archive.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
+    return path
+
+
+def test_odt_paragraphs_are_read_with_the_text_rules(tmp_path: Path) -> None:
+    body = (
+        '<text:sequence-decls><text:sequence-decl text:name="Table"/></text:sequence-decls>'
+        "<text:h>Focus group 3</text:h>"
+        '<text:p>Moderator: Welcome,<text:s text:c="2"/>everyone.</text:p>'
+        "<text:p>Anna: I <text:span>really</text:span> liked\n   it."
+        "<text:note><text:note-citation>1</text:note-citation><text:note-body><text:p>"
+        "A footnote</text:p></text:note-body></text:note></text:p>"
+        "<text:list><text:list-item><text:p>Bence: First line<text:line-break/>second "
+        "line</text:p></text:list-item></text:list>"
+        "<text:tracked-changes><text:changed-region><text:deletion><text:p>Deleted words"
+        "</text:p></text:deletion></text:changed-region></text:tracked-changes>"
+        "<text:section><text:p>Anna:<text:tab/>Yes.<office:annotation><text:p>a comment"
+        "</text:p></office:annotation></text:p></text:section>"
+        "<text:p><draw:frame><draw:text-box><text:p>caption</text:p></draw:text-box>"
+        "</draw:frame></text:p>"
+    )
+    path = write_odt(tmp_path / "fg3.odt", body)
+    with pytest.warns(qc.QualcodeWarning, match=r"fg3\.odt:1: text before the first speaker"):
+        transcript = qc.read_transcript(path)
+    assert [(t.speaker, t.role, t.text, t.line) for t in transcript.turns] == [
+        ("UNKNOWN", "participant", "Focus group 3", 1),
+        ("Moderator", "moderator", "Welcome,  everyone.", 2),
+        ("Anna", "participant", "I really liked it.", 3),
+        ("Bence", "participant", "First line\nsecond line", 4),
+        ("Anna", "participant", "Yes.", 5),
+    ]
+
+
+def test_odt_speaker_table(tmp_path: Path) -> None:
+    def row(*cells: str) -> str:
+        return (
+            "<table:table-row>"
+            + "".join(f"<table:table-cell><text:p>{c}</text:p></table:table-cell>" for c in cells)
+            + "</table:table-row>"
+        )
+
+    body = (
+        "<table:table>"
+        + row("Speaker", "Start", "Text")
+        + row("Interviewer", "00:00:05", "How was it?")
+        + row("R1", "00:00:09", "Good, mostly.")
+        + "</table:table>"
+    )
+    transcript = qc.read_transcript(write_odt(tmp_path / "t4.odt", body))
+    assert [(t.speaker, t.role, t.text, t.start) for t in transcript.turns] == [
+        ("Interviewer", "moderator", "How was it?", 5.0),
+        ("R1", "participant", "Good, mostly.", 9.0),
+    ]
+
+
+def test_odt_bad_input_raises_one_clear_error(tmp_path: Path) -> None:
+    import zipfile
+
+    not_zip = tmp_path / "not_zip.odt"
+    not_zip.write_text("Anna: hello\n", encoding="utf-8")
+    no_content = tmp_path / "no_content.odt"
+    with zipfile.ZipFile(no_content, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+    broken = write_odt(tmp_path / "broken.odt", "<text:p>Anna: unclosed")
+    dtd = write_odt(
+        tmp_path / "dtd.odt",
+        "<text:p>Anna: &lol;</text:p>",
+        prolog='<!DOCTYPE x [<!ENTITY lol "lol">]>',
+    )
+    empty = write_odt(tmp_path / "empty.odt", "<text:p> </text:p>")
+    cases = [
+        (not_zip, r"^not_zip\.odt: not a readable OpenDocument text \(BadZipFile\) — open it"),
+        (no_content, r"^no_content\.odt: not an OpenDocument text \(no content\.xml\) — "),
+        (broken, r"^broken\.odt: the document's XML is broken — "),
+        (dtd, r"^dtd\.odt: content\.xml declares a DTD"),
+        (empty, r"^empty\.odt: the document holds no text — "),
+    ]
+    for path, message in cases:
+        with pytest.raises(qc.TranscriptFormatError) as raised:
+            qc.read_transcript(path)
+        assert re.match(message, str(raised.value)), str(raised.value)
+
+
+def test_odt_zip_bomb_is_refused(tmp_path: Path) -> None:
+    import zipfile
+
+    path = tmp_path / "bomb.odt"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("content.xml", b"<a>" + b" " * (8 * 2**20) + b"</a>")
+    with pytest.raises(qc.TranscriptFormatError, match="too large or a ZIP bomb"):
+        qc.read_transcript(path)
+
+
+@needs_serdif
+def test_real_odt_transcripts_are_read() -> None:
+    from qualcode.readers import odt_blocks
+
+    path = SERDIF / "transcripts" / "P2_GMT20211119.odt"
+    blocks = [b for b in odt_blocks(path) if isinstance(b, str) and b.strip()]
+    assert len(blocks) > 150
+    assert blocks[0].startswith("1 Read the")
+    with pytest.warns(qc.QualcodeWarning, match="text before the first speaker label"):
+        transcript = qc.read_transcript(path)  # paragraphs with `MODERATOR:` labels
+    assert transcript.speakers == ["UNKNOWN", "MODERATOR"]
+    words = sum(len(b.split()) for b in blocks)
+    assert (
+        sum(len(t.text.split()) for t in transcript.turns)
+        + sum(len(t.label.split()) for t in transcript.turns if t.speaker == "MODERATOR")
+        == words
+    )

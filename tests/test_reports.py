@@ -22,7 +22,10 @@ def report(sample_run: Path) -> qc.ThemeReport:
 def test_html_is_self_contained_and_complete(report: qc.ThemeReport) -> None:
     html = theme_report_html(report)
     assert not re.search(r"<link|<script|src=\"http|url\(http", html)
-    assert html.count("<svg") == 3
+    assert html.count("<svg") == 4  # with the saturation curve
+    for section in ("agreement", "co-occurrence", "saturation", "breakdowns"):
+        assert f'<section id="{section}">' in html
+    assert "coder_b vs coder_a" in html and "consensus meeting" in html
     for theme in report.themes:
         assert theme.label in html
         for sub in theme.subthemes:
@@ -62,13 +65,18 @@ def test_docx_has_headings_tables_quotes_and_figures(
         "3. Reflections on the mentoring experience",
         "Figures",
         "Breakdown by participant attributes",
+        "Agreement between coders",
+        "Code co-occurrence",
+        "Saturation",
         "Methods",
         "Appendix: codebook",
     ]
     quotes = [p for p in document.paragraphs if p.style.name == "Quote"]
     assert len(quotes) == sum(len(s.quotes) for t in report.themes for s in t.subthemes)
-    assert len(document.inline_shapes) == 3
-    assert len(document.tables) == 2 + len(report.themes) + 3  # + gender, year, semesters
+    assert len(document.inline_shapes) == 4
+    # + gender, year, semesters; agreement overall, per code for 2 comparisons, disagreements;
+    # co-occurring pairs; saturation
+    assert len(document.tables) == 2 + len(report.themes) + 3 + 4 + 1 + 1
 
 
 CHROMIUM_FLAGS = [

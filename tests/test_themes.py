@@ -119,7 +119,8 @@ def test_long_turns_are_trimmed_with_an_ellipsis(nlp) -> None:
 
 def test_to_dict_has_the_themes_json_shape(report) -> None:
     data = report.to_dict()
-    assert set(data) == {"codebook", "totals", "themes"}
+    assert {"codebook", "totals", "themes"} <= set(data)
+    assert set(data) <= {"codebook", "totals", "themes", "co_occurrence", "saturation"}
     assert set(data["codebook"]) == {"name", "version", "sha256"}
     theme = data["themes"][0]
     assert {"id", "label", "description", "segments", "participants", "groups", "subthemes"} <= set(
@@ -145,3 +146,78 @@ def test_frame_and_notebook_views(report, sample_codebook) -> None:
     assert "<table>" in html and "Professional growth" in html
     markdown = report.to_markdown()
     assert markdown.startswith("# Themes — Near-peer mentoring")
+
+
+def _toy_codings(found: dict[str, list[set[str]]]) -> qc.Codings:
+    """Codings on invented segments: per transcript, a list of turns, each a set of codes
+    (one segment a code, all in that turn)."""
+    segments, items = [], []
+    for tid, turns in found.items():
+        for turn, codes in enumerate(turns):
+            for index, code in enumerate(sorted(codes)):
+                sid = f"{tid}:{turn}:{index}"
+                segments.append(qc.Segment(sid, tid, tid, "P1", "participant", turn, 0, 1, "x"))
+                items.append(qc.Coding(sid, tid, "P1", code, "", ""))
+    return qc.Codings(items, qc.Segments(segments))
+
+
+def test_saturation_counts_new_codes_in_session_order() -> None:
+    from qualcode.themes import saturation
+
+    codings = _toy_codings(
+        {
+            "g1": [{"a", "b"}, {"c"}],
+            "g2": [{"a", "d"}],
+            "g3": [{"b", "e"}],
+            "g4": [{"a"}],
+            "g5": [{"c", "f"}],
+        }
+    )
+    view = saturation(codings)
+    assert [len(s.new_codes) for s in view.steps] == [3, 1, 1, 0, 1]
+    assert [s.cumulative for s in view.steps] == [3, 4, 5, 5, 6]
+    assert view.base == 3 and view.run == 1 and view.base_codes == 5
+    assert [(r.transcripts, r.new_codes) for r in view.runs] == [(("g4",), 0), (("g5",), 1)]
+    assert view.reached_at == "g4"
+    reordered = saturation(codings, ["g5", "g4", "g3", "g2", "g1"], base=2, run=2)
+    assert reordered.steps[0].transcript_id == "g5"
+    assert [r.transcripts for r in reordered.runs] == [("g3", "g2"), ("g2", "g1")]
+    assert reordered.runs[0].ratio == pytest.approx(3 / 3)  # b, e, d new against a, c, f
+    frame = view.to_frame()
+    assert list(frame["new"]) == [3, 1, 1, 0, 1]
+    assert type(view).from_dict(view.to_dict()) == view
+
+
+def test_co_occurrence_in_segments_and_turns_with_jaccard() -> None:
+    from qualcode.themes import co_occurrence, co_occurring_pairs
+
+    codings = _toy_codings({"g1": [{"a", "b"}, {"a"}, {"b", "c"}]})
+    # each code sits on its own segment, so nothing co-occurs within a segment ...
+    by_segment = co_occurrence(codings)
+    assert by_segment.loc["a", "b"] == 0 and by_segment.loc["a", "a"] == 2
+    # ... but a and b share turn 0, b and c turn 2
+    by_turn = co_occurrence(codings, within="turn")
+    assert by_turn.loc["a", "b"] == 1 and by_turn.loc["b", "c"] == 1 and by_turn.loc["a", "c"] == 0
+    jaccard = co_occurrence(codings, within="turn", measure="jaccard")
+    assert jaccard.loc["a", "b"] == pytest.approx(1 / 3)  # turns {0} of {0, 1, 2}
+    pairs = co_occurring_pairs(codings)
+    assert [(p["code_a"], p["code_b"], p["turns"]) for p in pairs] == [
+        ("a", "b", 1),
+        ("b", "c", 1),
+    ]
+    with pytest.raises(ValueError):
+        co_occurrence(codings, within="group")
+
+
+def test_the_sample_report_carries_saturation_and_co_occurrence(report) -> None:
+    data = report.to_dict()
+    assert [s["transcript_id"] for s in data["saturation"]["steps"]] == [
+        "group1",
+        "group2",
+        "group3",
+        "group4",
+        "group5",
+    ]
+    assert data["co_occurrence"] and {"code_a", "code_b", "segments", "turns", "jaccard"} == set(
+        data["co_occurrence"][0]
+    )

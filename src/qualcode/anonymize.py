@@ -22,18 +22,23 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from spacy.lang.en.stop_words import STOP_WORDS
+
 from .errors import QualcodeError
 from .files import atomic_write_text, csv_text
 from .identifiers import (
+    DOCUMENT_HEADS,
     KEEP_WORDS,
     MONTHS,
     NAME_KINDS,
     NER_KINDS,
     ORDINARY_WORD_NAMES,
+    ORGANISATION_HEADS,
     PERSON_KINDS,
     TITLES,
     Identifier,
     Lists,
+    alternative_names,
     detect_in_doc,
     find_names,
     merge_spans,
@@ -41,7 +46,7 @@ from .identifiers import (
     person_key,
     roster_names,
 )
-from .nlp import load_pipeline, pipe_options
+from .nlp import load_pipeline, pipe_options, pipe_texts
 from .roster import Roster, read_roster
 from .transcripts import Transcript, Turn, render
 
@@ -62,6 +67,7 @@ REVIEW_COLUMNS = (
 )
 LEAK_KINDS = (*NAME_KINDS, "email", "phone", "url", "postcode", "id")
 DATE_PRECISIONS = ("month", "year", "mask")
+DURATION_SETTINGS = ("keep", "mask")
 _MONTH_NAMES = (
     "January February March April May June July August September October November December"
 ).split()
@@ -79,6 +85,7 @@ class AnonymizeSettings:
     keep: tuple[str, ...] = ()  # words never masked
     dates: str = "month"  # month | year | mask
     ner_labels: tuple[str, ...] = ("PERSON", "GPE", "LOC", "FAC", "ORG", "DATE")
+    durations: str = "keep"  # keep | mask ("three years", "eight days" → [duration])
     propagate: bool = True
     proper_nouns: bool = True  # mask capitalised proper nouns that no other detector found
 
@@ -93,6 +100,7 @@ class AnonymizeSettings:
             keep=tuple(str(k) for k in data.get("keep") or ()),
             dates=str(data.get("dates", "month")),
             ner_labels=tuple(data.get("ner_labels") or cls.ner_labels),
+            durations=str(data.get("durations", "keep")),
             propagate=bool(data.get("propagate", True)),
             proper_nouns=bool(data.get("proper_nouns", True)),
         )
@@ -100,6 +108,11 @@ class AnonymizeSettings:
             raise QualcodeError(
                 f"unknown date precision '{settings.dates}'",
                 fix=f"use one of: {', '.join(DATE_PRECISIONS)}",
+            )
+        if settings.durations not in DURATION_SETTINGS:
+            raise QualcodeError(
+                f"unknown durations setting '{settings.durations}'",
+                fix=f"use one of: {', '.join(DURATION_SETTINGS)}",
             )
         unknown = [label for label in settings.ner_labels if label not in NER_KINDS]
         if unknown:
@@ -252,15 +265,18 @@ def age_text(text: str) -> str:
 
 
 def generalise_date(text: str, precision: str) -> str:
-    """`the 14th of March 2022` → `[March 2022]`; `2022-03-14` → `[March 2022]`."""
+    """`the 14th of March 2022` → `[March 2022]`; `2022-03-14` → `[March 2022]`; lists keep
+    every month and year: `February and March 2001` → `[February and March 2001]`."""
     if precision == "mask":
         return "[date]"
-    month = None
-    found = re.search(rf"\b({MONTHS})\b", text, re.IGNORECASE)
-    if found:
-        prefix = found.group(1)[:3].casefold()
-        month = next(m for m in _MONTH_NAMES if m[:3].casefold() == prefix)
-    year = re.search(r"\b(1[89]\d\d|20\d\d)\b", text)
+    months = list(
+        dict.fromkeys(
+            next(m for m in _MONTH_NAMES if m[:3].casefold() == found[:3].casefold())
+            for found in re.findall(rf"\b({MONTHS})\b", text, re.IGNORECASE)
+        )
+    )
+    month = _listed(months) or None
+    year_text = _listed(list(dict.fromkeys(re.findall(r"\b(?:1[89]\d\d|20\d\d)\b", text))))
     numeric = re.fullmatch(r"\s*(\d{4})-(\d{2})-(\d{2})\s*", text) or re.fullmatch(
         r"\s*(\d{1,2})[./](\d{1,2})[./](\d{2,4})\s*", text
     )
@@ -273,8 +289,6 @@ def generalise_date(text: str, precision: str) -> str:
             month_number = int(parts[1])
         if 1 <= month_number <= 12:
             month = _MONTH_NAMES[month_number - 1]
-        year = re.search(r"\d{4}", year_text)
-    year_text = year.group(0) if year else ""
     if precision == "year":
         return f"[{year_text}]" if year_text else "[date]"
     if month and year_text:
@@ -282,6 +296,11 @@ def generalise_date(text: str, precision: str) -> str:
     if month:
         return f"[{month}]"
     return f"[{year_text}]" if year_text else "[date]"
+
+
+def _listed(items: Sequence[str]) -> str:
+    """`[a]` → `a`; `[a, b]` → `a and b`; `[a, b, c]` → `a, b and c`."""
+    return " and ".join([", ".join(items[:-1]), items[-1]]) if len(items) > 1 else "".join(items)
 
 
 class Pseudonyms:
@@ -397,9 +416,14 @@ class Pseudonyms:
         if span.kind == "place":
             return self._tag("place", "Place", text, numbered=True)
         if span.kind == "organisation":
-            return self._tag("organisation", _organisation_tag(text), text, numbered=True)
+            pseudonym = self._tag("organisation", _organisation_tag(text), text, numbered=True)
+            for other in alternative_names(text):  # "EAT" is the tribunal named with it
+                self.by_original.setdefault(("organisation", _normal(other)), pseudonym)
+            return pseudonym
         if span.kind == "amount":  # sums of money and quantities (MONEY, QUANTITY)
             return "[amount]"
+        if span.kind == "duration":  # "three years", "eight days" (durations: mask)
+            return "[duration]"
         if span.kind == "group":  # nationalities, religious and political groups (NORP)
             return self._tag("group", "Group", text, numbered=True)
         return self._tag(span.kind, span.kind.capitalize(), text, numbered=True)
@@ -563,7 +587,7 @@ def anonymize(
     pieces = _pieces(transcripts)
     with nlp.select_pipes(enable=ner_pipeline(nlp)):
         texts = [p.text for p in pieces]
-        docs = list(nlp.pipe(texts, **pipe_options(texts)))
+        docs = list(pipe_texts(nlp, texts, **pipe_options(texts)))
     found = [
         detect_in_doc(
             doc,
@@ -572,6 +596,7 @@ def anonymize(
             lists,
             settings.ner_labels,
             settings.proper_nouns,
+            settings.durations == "mask",
         )
         for piece, doc in zip(pieces, docs, strict=True)
     ]
@@ -614,6 +639,24 @@ def _case_counts(pieces: Sequence[_Piece]) -> tuple[Counter[str], Counter[str]]:
     return capitalised, lower
 
 
+def _mostly_lower_case(span: Identifier, capitalised: Counter[str], lower: Counter[str]) -> bool:
+    """A one-word name that only the statistical detectors found and that the project writes
+    in lower case far more often than capitalised ("So", "Next", "Meeting" after a pause in a
+    meeting transcript): an ordinary word, not a name (names from the roster are not affected)."""
+    if span.detector not in ("ner", "propn") or " " in span.text:
+        return False
+    if span.kind not in ("person", "place", "organisation"):
+        return False
+    word = span.text.casefold()
+    if word in ORDINARY_WORD_NAMES:
+        return False
+    return (
+        span.text.islower()  # "hhh", "java": a name in lower case is found from its capitals
+        or word in STOP_WORDS
+        or lower[word] > 3 * capitalised[word]
+    )
+
+
 def _name_parts(name: str) -> list[str]:
     """The words of a multiword name that can name the person alone."""
     words = name.split()
@@ -653,6 +696,62 @@ def _is_ordinary(span: Identifier, text: str, ordinary: set[str]) -> bool:
     )
 
 
+_WORDS = re.compile(r"[^\W\d_][\w'’-]*")
+_DETERMINERS = frozenset("the a an this that these those".split())
+_REFERENCE_AFTER = re.compile(r"[ \t]+(?:[Nn]o\.|[Nn]os\.|§|\d)")
+
+
+def _generic_words(pieces: Sequence[_Piece], lower: set[str]) -> set[str]:
+    """Capitalised words that the project, where they stand alone (not inside a longer name),
+    mostly writes after a determiner or before a number ("the Court", "the Government",
+    "THE FACTS", "Article 6", "Protocol No. 11") and also writes in lower case (or that name
+    a kind of organisation or document): common nouns with a capital, not names. An acronym after a
+    lower-case determiner ("the PKK") and a name never written in lower case ("the Salzburg
+    cemetery") are names."""
+    alone: Counter[str] = Counter()
+    generic_use: Counter[str] = Counter()
+    for piece in pieces:
+        text = piece.text
+        previous = ""
+        previous_end = -2
+        for match in _WORDS.finditer(text):
+            word = match.group()
+            joined = previous_end == match.start() - 1 and text[previous_end] in " \t"
+            follows = joined and previous[:1].isupper() and previous.casefold() not in _DETERMINERS
+            if word[:1].isupper() and not follows:
+                after = text[match.end() : match.end() + 2]
+                inside_name = after[:1] in " \t" and after[1:2].isupper()
+                if not inside_name:
+                    alone[word] += 1
+                    determiner = joined and previous.casefold() in _DETERMINERS
+                    if (determiner and (not word.isupper() or previous.isupper())) or (
+                        _REFERENCE_AFTER.match(text, match.end())
+                    ):
+                        generic_use[word] += 1
+            previous, previous_end = word, match.end()
+    return {
+        word
+        for word, n in generic_use.items()
+        if n >= 2
+        and 2 * n >= alone[word]
+        and (
+            word.casefold() in lower
+            or ORGANISATION_HEADS.fullmatch(word)
+            or DOCUMENT_HEADS.fullmatch(word)
+        )
+    }
+
+
+def _is_generic(span: Identifier, generic: set[str]) -> bool:
+    """A single word that a name detector (not the roster or the lists) flagged, which the
+    project mostly writes after a determiner."""
+    return (
+        span.detector in ("ner", "propn")
+        and span.kind in ("person", "organisation")
+        and span.text in generic
+    )
+
+
 def _starts_sentence(text: str, start: int) -> bool:
     before = text[:start].rstrip(" \t\"'“‘([")
     return not before or before[-1] in ".!?\n…:-–—"
@@ -667,11 +766,20 @@ def _propagate(
     """Drop sentence-initial ordinary words, then mask every occurrence in the project of a
     name any detector flagged anywhere (case-sensitively: "Rose" does not flag "rose")."""
     ordinary = _ordinary_words(pieces)
+    generic = _generic_words(pieces, ordinary)
+    capitalised, lower = _case_counts(pieces)
     found = [
-        [s for s in spans if not _is_ordinary(s, piece.text, ordinary)]
+        [
+            s
+            for s in spans
+            if not _is_ordinary(s, piece.text, ordinary)
+            and not _is_generic(s, generic)
+            and not _mostly_lower_case(s, capitalised, lower)
+        ]
         for piece, spans in zip(pieces, found, strict=True)
     ]
     votes: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
+    strong: set[str] = set()  # names some detector other than the proper-noun one found
     for spans in found:
         for span in spans:
             if (
@@ -679,21 +787,38 @@ def _propagate(
                 and len(span.text) > 1
                 and span.text.casefold() not in KEEP_WORDS
             ):
-                votes[span.text][(span.kind, span.person)] += 1
+                text = span.text.strip()  # "Noisy - OR " → "Noisy - OR"
+                votes[text][(span.kind, span.person)] += 1
+                if span.detector != "propn":
+                    strong.add(text)
     # the kind most detections agree on ("Szeged" is a place even where NER said person)
     names = [(text, *counter.most_common(1)[0][0]) for text, counter in votes.items()]
-    # a person's full name also flags its parts: "Dr. Fehér" → "Fehér", "Judit Kardos" → "Judit"
+    # a person's full name also flags its parts: "Dr. Fehér" → "Fehér", "Judit Kardos" → "Judit";
+    # not a word the project mostly writes after a determiner ("the Court"), and not the words
+    # of a run of proper nouns that no other detector took for a name ("Human Rights")
     parts = {
         part: (part, kind, person)
         for text, kind, person in names
         if kind in PERSON_KINDS
         for part in _name_parts(text)
         if part not in votes
+        and part not in generic
+        and part.casefold() not in ordinary  # "So Morgan" (a misread name) ⇏ every "So"
+        and text in strong
     }
     names += list(parts.values())
+    # a name with another in brackets flags both: "Employment Appeal Tribunal (“EAT”)" → "EAT"
+    names += list(
+        {
+            other: (other, kind, person)
+            for text, kind, person in names
+            if kind in ("organisation", "place")
+            for other in alternative_names(text)
+            if other not in votes and other not in generic and other.casefold() not in ordinary
+        }.values()
+    )
     # a name written mostly capitalised is also masked where a transcriber typed it in lower
     # case ("ildiko"); a word the project mostly writes in lower case is not ("Recognition")
-    capitalised, lower = _case_counts(pieces)
     loose = [
         n
         for n in names
@@ -861,16 +986,22 @@ def read_key(path: str | Path) -> list[KeyEntry]:
 
 def _leak_pattern(original: str, kind: str) -> re.Pattern[str] | None:
     """How to find an original in output: names from the roster case-insensitively; other
-    single words as written (a detector flagged "Recognition", not "recognition")."""
+    names as written (a detector flagged "Recognition", not "recognition")."""
     word = original.strip()
     if len(word) < 3 or word.casefold() in KEEP_WORDS or word.upper() == "UNKNOWN":
         return None
     escaped = r"\s+".join(re.escape(part) for part in word.split())
+    roster_name = kind in ("participant", "moderator", "observer")
+    if word.islower() and " " not in word and not roster_name:
+        # found in lower case only as a variant of a capitalised name ("ildiko" of "Ildiko"),
+        # which is checked itself; where the word is an ordinary word it stays
+        return None
     if word.casefold() in ORDINARY_WORD_NAMES:
         # capitalised and inside a sentence: "told Will", not "Will you" or "I will"
         return re.compile(rf"(?<=[\w,;] ){escaped}(?!\w)")
-    roster_name = kind in ("participant", "moderator", "observer")
-    flags = re.IGNORECASE if roster_name or " " in word or not word.isalpha() else 0
+    # other names as written: "City Hall" was a name where it was found, "the city hall" a
+    # place anyone might mention; codes, e-mails and numbers in any case
+    flags = re.IGNORECASE if roster_name or (" " not in word and not word.isalpha()) else 0
     return re.compile(rf"(?<!\w){escaped}(?!\w)", flags)
 
 
@@ -885,6 +1016,7 @@ def find_leaks(folder: str | Path, key: Iterable[KeyEntry]) -> list[tuple[Path, 
     sentence); names of several words are searched as phrases.
     """
     folder = Path(folder)
+    key = list(key)
     any_case: dict[str, str] = {}
     exact: dict[str, str] = {}
     ordinary: dict[str, str] = {}
@@ -904,9 +1036,13 @@ def find_leaks(folder: str | Path, key: Iterable[KeyEntry]) -> list[tuple[Path, 
             any_case.setdefault(word.casefold(), entry.kind)
         else:
             exact.setdefault(word, entry.kind)
+    tags = sorted({e.pseudonym for e in key if e.pseudonym.startswith("[")}, key=len, reverse=True)
+    tag_pattern = re.compile("|".join(map(re.escape, tags))) if tags else None
     leaks = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         text = searchable_text(path)
+        if tag_pattern is not None:  # "[University 1]" is a pseudonym, not "University"
+            text = tag_pattern.sub(" ", text)
         kind = _leaked_word(text, any_case, exact, ordinary) or next(
             (k for pattern, k in phrases if pattern.search(text)), None
         )

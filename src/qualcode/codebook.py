@@ -144,6 +144,7 @@ class Theme:
     subthemes: tuple[Subtheme, ...] = ()
     codes: tuple[Code, ...] = ()
     line: int | None = field(default=None, compare=False)
+    color: str = ""  # "#RRGGBB"; exports use a palette colour when empty
 
     @property
     def all_codes(self) -> tuple[Code, ...]:
@@ -193,6 +194,8 @@ class Codebook:
             item: dict[str, Any] = {"id": theme.id, "label": theme.label}
             if theme.description:
                 item["description"] = theme.description
+            if theme.color:
+                item["color"] = theme.color
             if theme.subthemes:
                 item["subthemes"] = [
                     {
@@ -269,9 +272,16 @@ def _load_yaml(text: str, path: Path) -> Any:
         )
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        size = _expanded_size(node, {}) if node is not None else 0
     except yaml.YAMLError:
-        node = None  # reported with its line by the full load below
-    if node is not None and _expanded_size(node, {}) > MAX_NODES:
+        node, size = None, 0  # reported with its line by the full load below
+    except RecursionError:
+        raise CodebookError(
+            "the YAML is nested too deeply",
+            file=path,
+            fix="a codebook nests themes, subthemes and codes: check the brackets and indents",
+        ) from None
+    if size > MAX_NODES:
         raise CodebookError(
             "the YAML expands to an enormous document (an alias bomb?)",
             file=path,
@@ -484,6 +494,7 @@ def codebook_from_dict(data: Any, path: Path, digest: str = "") -> Codebook:
                 tuple(subthemes),
                 tuple(codes),
                 line,
+                _text(theme_data.get("color")),
             )
         )
     codebook = Codebook(
@@ -536,7 +547,8 @@ def _validate(codebook: Codebook, data: dict[str, Any], problems: _Problems) -> 
         if not item_id:
             problems.add(f"a {kind} has no id", line, "give it an id like 'self_confidence'")
             continue
-        if not ID_PATTERN.match(item_id):
+        collides = item_id not in seen and item_id.casefold() in seen_folded
+        if not ID_PATTERN.match(item_id) and not collides:  # a collision says it already
             folded = item_id.casefold()
             problems.add(
                 f"bad {kind} id",
@@ -556,7 +568,7 @@ def _validate(codebook: Codebook, data: dict[str, Any], problems: _Problems) -> 
             problems.add(
                 f"id collides with '{seen_folded[item_id.casefold()]}' after lower-casing",
                 line,
-                "ids must be unique across the whole codebook",
+                "ids are lowercase and unique across the whole codebook: rename one",
                 item_id,
             )
         seen[item_id] = kind
@@ -566,6 +578,10 @@ def _validate(codebook: Codebook, data: dict[str, Any], problems: _Problems) -> 
                 f"the {kind} has an empty label", line, "give it a readable label", item_id
             )
     for theme in codebook.themes:
+        if theme.color and not re.fullmatch(r"#(?:[0-9A-Fa-f]{6}|[0-9A-Fa-f]{3})", theme.color):
+            problems.add(
+                f"bad colour '{theme.color}'", theme.line, "write it like '#4E79A7'", theme.id
+            )
         if not theme.all_codes:
             problems.add(
                 "the theme has no codes",
@@ -610,8 +626,8 @@ def _validate(codebook: Codebook, data: dict[str, Any], problems: _Problems) -> 
             for kind, _index, entry in rules.entries():
                 if kind == "regex":
                     try:
-                        re.compile(entry)
-                    except re.error as error:
+                        compile_regex(entry)
+                    except (re.error, regex_module().error) as error:
                         problems.add(
                             f"invalid regex '{entry}' ({error})",
                             line,
@@ -627,6 +643,20 @@ def _validate(codebook: Codebook, data: dict[str, Any], problems: _Problems) -> 
                             "see spaCy's Matcher token attributes (LEMMA, LOWER, POS, OP, …)",
                             code.id,
                         )
+
+
+def regex_module() -> Any:
+    """The `regex` package, which runs codebook regexes with a time limit."""
+    import regex
+
+    return regex
+
+
+def compile_regex(pattern: str) -> Any:
+    """A codebook regex compiled as the coder runs it: case-insensitive, with Python's `re`
+    syntax (the `regex` package in its compatible mode, which allows a time limit)."""
+    regex = regex_module()
+    return regex.compile(pattern, regex.IGNORECASE | regex.V0)
 
 
 def pattern_problem(pattern: tuple[dict[str, Any], ...]) -> str | None:
@@ -652,7 +682,7 @@ def read_codebook_text(path: Path) -> str:
         )
     data = path.read_bytes()
     try:
-        return data.decode("utf-8-sig").replace("\r\n", "\n")
+        return data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError:
         raise CodebookError(
             "the codebook is not UTF-8 text", file=path, fix="save it as UTF-8"
@@ -660,14 +690,14 @@ def read_codebook_text(path: Path) -> str:
 
 
 def load_codebook(path: str | Path) -> Codebook:
-    """Read and validate a codebook (`.yaml`/`.yml`, `.csv`, `.xlsx`)."""
+    """Read and validate a codebook (`.yaml`/`.yml`, `.csv`, `.xlsx`, REFI-QDA `.qdc`)."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in (".yaml", ".yml", ".csv", ".xlsx"):
+    if suffix not in (".yaml", ".yml", ".csv", ".xlsx", ".qdc"):
         raise CodebookError(
             f"unknown codebook format '{suffix or '(no suffix)'}'",
             file=path,
-            fix="use a .yaml, .csv or .xlsx codebook",
+            fix="use a .yaml, .csv, .xlsx or .qdc codebook",
         )
     if not path.is_file():
         raise CodebookError(
@@ -675,6 +705,10 @@ def load_codebook(path: str | Path) -> Codebook:
             file=path,
             fix="give the path of a .yaml, .csv or .xlsx codebook",
         )
+    if suffix == ".qdc":
+        from .exchange import read_qdc
+
+        return read_qdc(path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if suffix in (".yaml", ".yml"):
         data = _load_yaml(read_codebook_text(path), path)
@@ -691,6 +725,7 @@ TABLE_COLUMNS = (
     "theme_id",
     "theme_label",
     "theme_description",
+    "theme_color",
     "subtheme_id",
     "subtheme_label",
     "subtheme_description",
@@ -725,9 +760,14 @@ def _csv_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
     reader = csv.reader(io.StringIO(text))
     rows = []
     line = 1
-    for row in reader:
-        rows.append((line, row))
-        line = reader.line_num + 1
+    try:
+        for row in reader:
+            rows.append((line, row))
+            line = reader.line_num + 1
+    except csv.Error as error:
+        raise CodebookError(
+            f"broken CSV ({error})", file=path, line=line, fix="check the quoting of that row"
+        ) from None
     return _named_rows(rows, path)
 
 
@@ -835,6 +875,8 @@ def _rows_to_dict(rows: list[tuple[int, dict[str, str]]], path: Path) -> dict[st
         )
         theme["label"] = theme["label"] or row.get("theme_label", "").strip()
         theme["description"] = theme["description"] or row.get("theme_description", "").strip()
+        if row.get("theme_color", "").strip() and not theme.get("color"):
+            theme["color"] = row["theme_color"].strip()
         code: dict[str, Any] = {
             "id": row.get("code_id", "").strip(),
             "label": row.get("label", "").strip(),
@@ -911,6 +953,7 @@ def table_rows(codebook: Codebook) -> list[list[Any]]:
                     theme.id,
                     theme.label,
                     theme.description,
+                    theme.color,
                     code.subtheme_id,
                     sub.label if sub else "",
                     sub.description if sub else "",
@@ -941,7 +984,7 @@ def table_rows(codebook: Codebook) -> list[list[Any]]:
 
 
 def write_codebook(codebook: Codebook, path: str | Path) -> Path:
-    """Write a codebook as YAML, CSV or XLSX, chosen by the suffix."""
+    """Write a codebook as YAML, CSV, XLSX or REFI-QDA `.qdc`, chosen by the suffix."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
@@ -951,10 +994,14 @@ def write_codebook(codebook: Codebook, path: str | Path) -> Path:
         atomic_write_text(path, csv_text(TABLE_COLUMNS, table_rows(codebook)))
     elif suffix == ".xlsx":
         atomic_write_bytes(path, xlsx_bytes({"codebook": (TABLE_COLUMNS, table_rows(codebook))}))
+    elif suffix == ".qdc":
+        from .exchange import write_qdc
+
+        write_qdc(codebook, path)
     else:
         raise QualcodeError(
             f"unknown codebook format '{suffix or '(no suffix)'}'",
             file=path,
-            fix="write .yaml, .csv or .xlsx",
+            fix="write .yaml, .csv, .xlsx or .qdc",
         )
     return path

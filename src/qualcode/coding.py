@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .codebook import Code, Codebook
-from .errors import QualcodeError
+from .codebook import Code, Codebook, compile_regex
+from .errors import CodebookError, QualcodeError
 from .files import atomic_write_text, csv_text
-from .nlp import load_pipeline, pipe_options
+from .nlp import load_pipeline, pipe_options, pipe_texts
 from .segments import Segment, Segments
 
 if TYPE_CHECKING:
@@ -34,7 +34,9 @@ CSV_COLUMNS = (
     "score",
     "evidence",
     "source",
+    "coder",
 )
+RULE_CODER = "qualcode"
 NEGATORS = frozenset(
     {
         "not",
@@ -116,6 +118,7 @@ class Coding:
     score: float = 1.0
     evidence: tuple[Evidence, ...] = ()
     source: str = "rule"
+    coder: str = ""
 
     @property
     def evidence_text(self) -> str:
@@ -132,6 +135,7 @@ class Coding:
             "score": self.score,
             "evidence": [e.to_dict() for e in self.evidence],
             "source": self.source,
+            "coder": self.coder,
         }
 
     @classmethod
@@ -147,6 +151,7 @@ class Coding:
             float(data.get("score", 1.0)),
             evidence,
             data.get("source", "rule"),
+            data.get("coder", ""),
         )
 
 
@@ -196,6 +201,7 @@ class Codings(Sequence[Coding]):
                 c.score,
                 c.evidence_text,
                 c.source,
+                c.coder,
             )
             for c in self.items
         ]
@@ -221,7 +227,7 @@ class _CompiledCodebook:
     matcher: Any
     phrase_matcher: Any
     keywords: dict[str, list[tuple[str, tuple[str, ...]]]] = field(default_factory=dict)
-    regexes: dict[str, tuple[re.Pattern[str], list[str]]] = field(default_factory=dict)
+    regexes: dict[str, tuple[Any, list[str]]] = field(default_factory=dict)  # regex.Pattern
     labels: dict[str, str] = field(default_factory=dict)  # key → readable rule
 
 
@@ -284,7 +290,7 @@ def compile_codebook(codebook: Codebook, nlp: Language) -> _CompiledCodebook:
                     compiled.labels[key] = json.dumps([dict(t) for t in entry], ensure_ascii=False)
                 else:
                     _pattern, keys = compiled.regexes.setdefault(  # each distinct regex once
-                        entry, (re.compile(entry, re.IGNORECASE), [])
+                        entry, (compile_regex(entry), [])
                     )
                     keys.append(key)
                     compiled.labels[key] = f"/{entry}/"
@@ -364,7 +370,7 @@ def _code_segment(
         hits[key].append((span.start_char, span.end_char, span.text))
         negatable[key].append(span)
     for pattern, keys in compiled.regexes.values():
-        for found in pattern.finditer(segment.text):
+        for found in _regex_hits(pattern, keys, segment, codebook):
             if found.end() > found.start():
                 span = doc.char_span(found.start(), found.end(), alignment_mode="expand")
                 for key in keys:
@@ -418,7 +424,27 @@ def _code_segment(
                 float(len(entries)),
                 tuple(sorted(evidence, key=lambda e: (e.start, e.end))),
                 "rule",
+                RULE_CODER,
             )
+
+
+REGEX_TIMEOUT = 1.0  # seconds a codebook regex may take on one segment
+
+
+def _regex_hits(pattern: Any, keys: list[str], segment: Segment, codebook: Codebook) -> list[Any]:
+    """The matches of a codebook regex in a segment, time-limited: a pattern that
+    backtracks catastrophically stops the run with an error naming the code, not a hang."""
+    try:
+        return list(pattern.finditer(segment.text, timeout=REGEX_TIMEOUT))
+    except TimeoutError:
+        code = codebook.codes[int(keys[0].split("|")[0])]
+        raise CodebookError(
+            f"{code.id}: the regex '{pattern.pattern}' takes longer than {REGEX_TIMEOUT:g} s on "
+            "one segment (catastrophic backtracking)",
+            file=codebook.source or None,
+            line=code.line,
+            fix="rewrite it without nested or overlapping repeats such as (a+)+ or (a|aa)+",
+        ) from None
 
 
 def _entry_order(key: str) -> tuple[int, int]:
@@ -477,13 +503,41 @@ def apply_codebook(
     components = _components(nlp, codebook)
     parse = nlp.get_pipe("parser") if "parser" in nlp.pipe_names else None
     with nlp.select_pipes(enable=components):
-        docs = nlp.pipe(texts, **pipe_options(texts))
+        docs = pipe_texts(nlp, texts, **pipe_options(texts))
         for segment, doc in zip(segments, docs, strict=True):
             codings.extend(_code_segment(doc, segment, codebook, compiled, parse))
     return Codings(codings, segments, codebook)
 
 
 # --- files ----------------------------------------------------------------------------
+
+
+_TAG = re.compile(r"\[[^\[\]]*\]")
+
+
+def comparable_text(text: str) -> str:
+    """Segment text for matching across runs: tags such as `[Person B]` and spacing ignored
+    (a later anonymisation may number pseudonyms differently)."""
+    return " ".join(_TAG.sub("[]", text).split()).casefold()
+
+
+def anchor_segment(segments: Segments, segment_id: str, text: str | None) -> Segment | None:
+    """The segment a coding refers to. Without `text`, the segment with that id. With the
+    text that was coded, the segment with that id if its text matches, else the one segment
+    of the same transcript with that text (segmentation changed since), else None."""
+    segment = segments.get(segment_id)
+    if not text:
+        return segment
+    wanted = comparable_text(text)
+    if segment is not None and comparable_text(segment.text) == wanted:
+        return segment
+    transcript_id = segment.transcript_id if segment else segment_id.split(":")[0]
+    matches = [
+        s
+        for s in segments
+        if s.transcript_id == transcript_id and comparable_text(s.text) == wanted
+    ]
+    return matches[0] if len(matches) == 1 else None
 
 
 def write_codings(codings: Codings, path: str | Path) -> Path:
@@ -515,13 +569,15 @@ def read_codings(
     known = {code.id: code for code in codebook.codes} if codebook else {}
     items = []
     for row in reader:
-        segment = segments.get(row["segment_id"])
+        segment = anchor_segment(segments, row["segment_id"], row.get("text"))
         if segment is None:
             raise QualcodeError(
-                "unknown segment id",
+                "unknown segment id"
+                if segments.get(row["segment_id"]) is None
+                else "the segment's text is not the text that was coded",
                 file=path,
                 line=reader.line_num,
-                fix="use the segment ids of segments.csv",
+                fix="use the segment ids of the segments.csv the codings were made on",
             )
         code = known.get(row["code_id"])
         if codebook is not None and code is None:
@@ -542,6 +598,7 @@ def read_codings(
                 float(row.get("score") or 1.0),
                 parse_evidence(row.get("evidence") or ""),
                 source or row.get("source") or "human",
+                row.get("coder") or "",
             )
         )
     return Codings(items, segments, codebook)

@@ -12,7 +12,8 @@ import yaml
 from .errors import ConfigurationError
 
 CONFIG_FILE = "qualcode.yaml"
-FORMATS = ("md", "json", "html", "docx", "xlsx")
+FORMATS = ("md", "json", "html", "docx", "xlsx", "qdpx")
+MERGE_HUMAN = ("no", "add", "override")
 ALL_FORMATS = ("md", "html", "docx", "xlsx", "json", "qdpx")
 
 
@@ -30,6 +31,8 @@ class RunConfig:
     anonymization: dict[str, Any] = field(default_factory=dict)  # AnonymizeSettings keys
     formats: tuple[str, ...] = FORMATS
     model: str | None = None
+    human_codings: tuple[Path, ...] = ()  # codings.csv files or coding sheets, one a coder
+    merge_human: str = "no"  # no | add | override: human codings in the themes too
 
     @property
     def private_folder(self) -> Path:
@@ -57,11 +60,6 @@ def parse_formats(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
         if item not in ALL_FORMATS:
             raise ConfigurationError(
                 f"unknown format '{item}'", fix=f"use some of: {', '.join(ALL_FORMATS)}"
-            )
-        if item not in FORMATS:
-            raise ConfigurationError(
-                f"the '{item}' report is not available in this version",
-                fix=f"use some of: {', '.join(FORMATS)}",
             )
     return formats
 
@@ -113,6 +111,18 @@ def load_config(path: str | Path = CONFIG_FILE) -> RunConfig:
     transcripts = data.get("transcripts") or []
     if isinstance(transcripts, str):
         transcripts = [transcripts]
+    human = data.get("human_codings") or []
+    if isinstance(human, str):
+        human = [human]
+    merge_human = str(data.get("merge_human", "no")).lower()
+    if merge_human in ("false", "none"):
+        merge_human = "no"
+    if merge_human not in MERGE_HUMAN:
+        raise ConfigurationError(
+            f"unknown merge_human '{merge_human}'",
+            file=path,
+            fix=f"use one of: {', '.join(MERGE_HUMAN)}",
+        )
     return RunConfig(
         transcripts=tuple(base / str(t) for t in transcripts),
         codebook=resolve(data.get("codebook")),
@@ -124,4 +134,6 @@ def load_config(path: str | Path = CONFIG_FILE) -> RunConfig:
         anonymization=dict(anonymize) if isinstance(anonymize, dict) else {},
         formats=parse_formats(data.get("formats") or list(FORMATS)),
         model=data.get("model"),
+        human_codings=tuple(base / str(h) for h in human),
+        merge_human=merge_human,
     )

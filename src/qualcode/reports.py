@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import QualcodeError
-from .files import atomic_write_bytes, atomic_write_text, xlsx_bytes
+from .files import atomic_write_bytes, atomic_write_text, reproducible_zip, xlsx_bytes
 from .themes import attribute_breakdown
 
 if TYPE_CHECKING:
@@ -29,6 +31,226 @@ def _row(label: str, counts: Counts, groups: int, bold: bool = False) -> str:
 
 def _cell(text: str) -> str:
     return " ".join(text.replace("|", "\\|").split())
+
+
+# --- rigour: agreement, co-occurrence, saturation (shared by every format) -------------
+
+DISAGREEMENTS_SHOWN = 40
+PAIRS_SHOWN = 15
+
+
+@dataclass(frozen=True)
+class Table:
+    caption: str
+    header: list[str]
+    rows: list[list[str]]
+
+
+@dataclass(frozen=True)
+class Section:
+    """A report section with paragraphs and tables, rendered alike in every format."""
+
+    id: str
+    title: str
+    paragraphs: list[str] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _number(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None or math.isnan(value) else f"{value:.{digits}f}"
+
+
+def _interval(row: Any) -> str:
+    return f"{_number(row.kappa)} ({_number(row.kappa_low)} to {_number(row.kappa_high)})"
+
+
+def rigour_sections(report: ThemeReport) -> list[Section]:
+    """Agreement between coders, the disagreement list, co-occurrence and saturation."""
+    from .themes import co_occurring_pairs
+
+    sections = []
+    labels = {c.id: c.label for t in report.themes for s in t.subthemes for c in s.codes}
+    if report.agreements:
+        first = report.agreements[0]
+        section = Section(
+            "agreement",
+            "Agreement between coders",
+            [
+                f"Coders compared on {first.overall.segments:,} participant segments; a segment a "
+                "coder did not code counts as the code being absent. Per code: percent "
+                "agreement, Cohen's kappa with a 95% bootstrap interval "
+                f"({first.bootstrap:,} resamples of the segments, seed {first.seed}), "
+                "Krippendorff's alpha (nominal), Gwet's AC1 (stable where a code is rare) and "
+                "F1 of the second coder against the first. The overall row pools every segment "
+                "and code; its alpha is Krippendorff's alpha over each segment's set of codes "
+                "(MASI distance).",
+                *(a.summary() for a in report.agreements),
+            ],
+        )
+        section.tables.append(
+            Table(
+                "Overall agreement",
+                [
+                    "Comparison",
+                    "Agreement %",
+                    "Kappa (95% CI)",
+                    "Alpha",
+                    "AC1",
+                    "F1",
+                    "Segments coded differently",
+                ],
+                [
+                    [
+                        f"{a.coder_b} vs {a.coder_a}",
+                        _number(a.overall.percent * 100, 1),
+                        _interval(a.overall),
+                        _number(a.overall.alpha),
+                        _number(a.overall.ac1),
+                        _number(a.overall.f1),
+                        str(len(a.disagreements)),
+                    ]
+                    for a in report.agreements
+                ],
+            )
+        )
+        for result in report.agreements:
+            used = [r for r in result.codes if r.both + r.only_a + r.only_b]
+            section.tables.append(
+                Table(
+                    f"Per code: {result.coder_b} against {result.coder_a}"
+                    + (
+                        f" ({len(result.codes) - len(used)} codes used by neither are left out)"
+                        if len(used) < len(result.codes)
+                        else ""
+                    ),
+                    [
+                        "Code",
+                        "Both",
+                        f"Only {result.coder_a}",
+                        f"Only {result.coder_b}",
+                        "Kappa (95% CI)",
+                        "Alpha",
+                        "AC1",
+                        "F1",
+                    ],
+                    [
+                        [
+                            labels.get(r.code_id, r.code_id),
+                            str(r.both),
+                            str(r.only_a),
+                            str(r.only_b),
+                            _interval(r),
+                            _number(r.alpha),
+                            _number(r.ac1),
+                            _number(r.f1),
+                        ]
+                        for r in used
+                    ],
+                )
+            )
+        shown = first.disagreements[:DISAGREEMENTS_SHOWN]
+        section.tables.append(
+            Table(
+                f"Disagreements between {first.coder_a} and {first.coder_b}, in transcript "
+                "order, for the consensus meeting",
+                ["Segment", "Speaker", "Text", f"Only {first.coder_a}", f"Only {first.coder_b}"],
+                [
+                    [
+                        d.segment_id,
+                        d.speaker,
+                        d.text,
+                        ", ".join(labels.get(c, c) for c in d.only_a) or "—",
+                        ", ".join(labels.get(c, c) for c in d.only_b) or "—",
+                    ]
+                    for d in shown
+                ],
+            )
+        )
+        if len(first.disagreements) > len(shown):
+            section.notes.append(
+                f"The first {len(shown)} of {len(first.disagreements)} segments coded "
+                "differently; disagreements.csv lists them all, with every code each coder gave."
+            )
+        sections.append(section)
+    if report.codings is not None:
+        pairs = co_occurring_pairs(report.codings)
+        if pairs:
+            sections.append(
+                Section(
+                    "co-occurrence",
+                    "Code co-occurrence",
+                    [
+                        "Pairs of codes applied to the same segment or within the same turn, "
+                        "most frequent first; the Jaccard index is segments with both codes "
+                        "over segments with either."
+                    ],
+                    [
+                        Table(
+                            f"The {min(PAIRS_SHOWN, len(pairs))} most frequent pairs",
+                            ["Code", "Code", "Segments", "Turns", "Jaccard"],
+                            [
+                                [
+                                    labels.get(p["code_a"], p["code_a"]),
+                                    labels.get(p["code_b"], p["code_b"]),
+                                    str(p["segments"]),
+                                    str(p["turns"]),
+                                    f"{p['jaccard']:.2f}",
+                                ]
+                                for p in pairs[:PAIRS_SHOWN]
+                            ],
+                        )
+                    ],
+                )
+            )
+    if report.saturation is not None and report.saturation.steps:
+        saturation = report.saturation
+        sections.append(
+            Section(
+                "saturation",
+                "Saturation",
+                [
+                    "Codes found in each group, in the order the groups were held, and how many "
+                    "had not been found in an earlier group (new information threshold: new "
+                    "codes in each run of groups as a share of the codes of the first groups, "
+                    "Guest, Namey & Chen 2020).",
+                    saturation.summary(),
+                ],
+                [
+                    Table(
+                        "New codes per successive group",
+                        ["Order", "Group", "Codes", "New", "Cumulative"],
+                        [
+                            [
+                                str(i),
+                                step.transcript_id,
+                                str(step.codes),
+                                str(len(step.new_codes)),
+                                str(step.cumulative),
+                            ]
+                            for i, step in enumerate(saturation.steps, start=1)
+                        ],
+                    )
+                ],
+            )
+        )
+    return sections
+
+
+def _markdown_sections(sections: list[Section]) -> list[str]:
+    lines: list[str] = []
+    for section in sections:
+        lines += ["", f"## {section.title}", ""]
+        for paragraph in section.paragraphs:
+            lines += [paragraph, ""]
+        for table in section.tables:
+            lines += [f"*{table.caption}*", ""]
+            lines.append("| " + " | ".join(_cell(h) for h in table.header) + " |")
+            lines.append("| --- |" + " ---: |" * (len(table.header) - 1))
+            lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in table.rows]
+            lines.append("")
+        lines += [note for note in section.notes]
+    return lines
 
 
 def theme_report_markdown(report: ThemeReport) -> str:
@@ -89,6 +311,7 @@ def theme_report_markdown(report: ThemeReport) -> str:
                 "| " + _cell(sub) + " | " + " | ".join(row) + " |"
                 for sub, row in zip(frame.index, frame.values.tolist(), strict=True)
             ]
+    lines += _markdown_sections(rigour_sections(report))
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -146,6 +369,14 @@ def methods_paragraphs(report: ThemeReport, info: dict[str, Any] | None = None) 
             )
             + "Moderators' speech was not coded."
         )
+    if report.agreements:
+        paragraphs.append(
+            "Agreement was measured on the segment unit, per code and overall, with percent "
+            "agreement, Cohen's kappa (95% bootstrap intervals over segments), Krippendorff's "
+            "alpha and Gwet's AC1. " + " ".join(a.summary() for a in report.agreements)
+        )
+    if report.saturation is not None and report.saturation.steps:
+        paragraphs.append(report.saturation.summary())
     paragraphs.append(
         f"{totals['coded_segments']:,} segments were coded. For each theme, subtheme and code "
         "the number of coded segments, of distinct participants and of groups is reported; "
@@ -173,9 +404,10 @@ def theme_report_html(report: ThemeReport, info: dict[str, Any] | None = None) -
         lstrip_blocks=True,
     )
     environment.globals["zip"] = zip
+    environment.globals["numeric"] = _numeric
     drawn = []
     if report.codings is not None:
-        for name in figures.FIGURES:
+        for name in figures.available(report):
             svg = figures.render(name, report, "svg").decode("utf-8")
             drawn.append({"svg": svg[svg.index("<svg") :], "caption": figures.caption(name)})
     codebook = report.codings.codebook if report.codings is not None else None
@@ -187,6 +419,8 @@ def theme_report_html(report: ThemeReport, info: dict[str, Any] | None = None) -
         figures=drawn,
         methods=methods_paragraphs(report, info),
         codebook=codebook or _no_codebook(),
+        breakdowns=attribute_breakdown(report),
+        sections=rigour_sections(report),
     )
 
 
@@ -222,8 +456,13 @@ def theme_report_docx(report: ThemeReport, info: dict[str, Any] | None = None) -
         grid = document.add_table(rows=1, cols=len(header))
         grid.style = "Light List Accent 1"
         grid.autofit = False
-        narrow = Cm(2.7) if len(header) > 3 else Cm(2.5)
-        widths = [Cm(16.5) - narrow * (len(header) - 1)] + [narrow] * (len(header) - 1)
+        narrow = Cm(min(2.7 if len(header) > 3 else 2.5, 12.0 / max(len(header) - 1, 1)))
+        lengths = [
+            sum(len(str(row[i])) for row in rows) + len(header[i]) for i in range(len(header))
+        ]
+        wide = lengths.index(max(lengths)) if rows else 0  # the text column gets the room
+        widths = [narrow] * len(header)
+        widths[wide] = Cm(16.5) - narrow * (len(header) - 1)
         for cell, text in zip(grid.rows[0].cells, header, strict=True):
             cell.text = text
         for index, row in enumerate(rows):
@@ -231,7 +470,7 @@ def theme_report_docx(report: ThemeReport, info: dict[str, Any] | None = None) -
             for column, (cell, value) in enumerate(zip(cells, row, strict=True)):
                 cell.text = str(value)
                 paragraph = cell.paragraphs[0]
-                if column:
+                if column and (isinstance(value, (int, float)) or _numeric(value)):
                     paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
                 elif indents:
                     paragraph.paragraph_format.left_indent = Cm(0.5 * indents[index])
@@ -243,8 +482,13 @@ def theme_report_docx(report: ThemeReport, info: dict[str, Any] | None = None) -
         for row in grid.rows:
             for cell, width in zip(row.cells, widths, strict=True):
                 cell.width = width
-        for cell in grid.rows[0].cells[1:]:
-            cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        for column, cell in enumerate(grid.rows[0].cells):
+            if (
+                column
+                and rows
+                and (isinstance(rows[0][column], (int, float)) or _numeric(rows[0][column]))
+            ):
+                cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
 
     document.add_heading("Study summary", level=1)
     table(
@@ -318,7 +562,7 @@ def theme_report_docx(report: ThemeReport, info: dict[str, Any] | None = None) -
                 document.add_paragraph("No participant quote was coded for this subtheme.")
     if report.codings is not None:
         document.add_heading("Figures", level=1)
-        for index, name in enumerate(figures.FIGURES, start=1):
+        for index, name in enumerate(figures.available(report), start=1):
             document.add_picture(
                 io.BytesIO(figures.render(name, report, "png")),
                 width=Cm(16 if name != "theme_segments" else 14),
@@ -334,6 +578,15 @@ def theme_report_docx(report: ThemeReport, info: dict[str, Any] | None = None) -
                 ["Subtheme", *frame.columns],
                 [[sub, *row] for sub, row in zip(frame.index, frame.values.tolist(), strict=True)],
             )
+    for section in rigour_sections(report):
+        document.add_heading(section.title, level=1)
+        for paragraph in section.paragraphs:
+            document.add_paragraph(paragraph)
+        for grid in section.tables:
+            document.add_paragraph(grid.caption, style="Caption")
+            table(grid.header, grid.rows)
+        for note in section.notes:
+            document.add_paragraph(note).runs[0].italic = True
     document.add_heading("Methods", level=1)
     for paragraph in methods_paragraphs(report, info):
         document.add_paragraph(paragraph)
@@ -361,7 +614,13 @@ def theme_report_docx(report: ThemeReport, info: dict[str, Any] | None = None) -
                             entry.add_run("; ".join(items))
     buffer = io.BytesIO()
     document.save(buffer)
-    return buffer.getvalue()
+    return reproducible_zip(buffer.getvalue())
+
+
+def _numeric(value: object) -> bool:
+    """Whether a table cell holds a figure ("12", "0.45", "4/5", "0.61 (0.50 to 0.70)")."""
+    text = str(value).strip()
+    return bool(text) and text[0] in "0123456789—-" and len(text) < 24
 
 
 def _no_codebook() -> Any:
@@ -459,6 +718,24 @@ def report_sheets(report: ThemeReport) -> dict[str, pd.DataFrame]:
     }
     for name, frame in attribute_breakdown(report).items():
         sheets[f"by {name}"[:31]] = frame.reset_index()
+    from .themes import co_occurring_pairs
+
+    sheets["co-occurring pairs"] = pd.DataFrame(
+        co_occurring_pairs(codings), columns=["code_a", "code_b", "segments", "turns", "jaccard"]
+    )
+    if report.agreements:
+        frames = []
+        for result in report.agreements:
+            frame = result.to_frame()
+            frame.insert(0, "coder_b", result.coder_b)
+            frame.insert(0, "coder_a", result.coder_a)
+            frames.append(frame)
+        sheets["agreement"] = pd.concat(frames, ignore_index=True)
+        sheets["disagreements"] = pd.concat(
+            [a.disagreements_frame() for a in report.agreements], ignore_index=True
+        )
+    if report.saturation is not None:
+        sheets["saturation"] = report.saturation.to_frame()
     if codings.codebook is not None:
         sheets["codebook"] = pd.DataFrame(table_rows(codings.codebook), columns=list(TABLE_COLUMNS))
     return sheets

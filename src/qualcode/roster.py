@@ -8,9 +8,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import RosterError
+from .errors import RosterError, TranscriptFormatError
 from .labels import is_moderator_label, label_key
-from .readers import decode
+from .readers import decode, read_bytes
 
 ROLES = ("moderator", "participant", "observer")
 REQUIRED_COLUMNS = ("speaker", "role")
@@ -120,7 +120,21 @@ def read_roster(path: str | Path) -> Roster:
             file=path,
             fix="give the path of participants.csv with --roster",
         )
-    text, _encoding = decode(path.read_bytes(), path)
+    try:
+        text, _encoding = decode(read_bytes(path), path)
+    except TranscriptFormatError as error:  # not text: the same words, as a roster problem
+        raise RosterError(
+            error.what.replace("text transcript", "CSV roster"),
+            file=path,
+            line=error.line,
+            fix="save participants.csv as CSV (UTF-8) from your spreadsheet",
+        ) from None
+    except OSError as error:
+        raise RosterError(
+            f"cannot be read ({error.strerror or type(error).__name__})",
+            file=path,
+            fix="check that the file exists and that you may read it",
+        ) from None
     reader = csv.reader(io.StringIO(text))
     try:
         rows = list(reader)

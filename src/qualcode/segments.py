@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import QualcodeError
 from .files import atomic_write_text, csv_text
-from .nlp import load_pipeline, pipe_options
+from .nlp import load_pipeline, pipe_options, pipe_texts
 from .transcripts import Transcript, render
 
 if TYPE_CHECKING:
@@ -193,7 +193,7 @@ def sentence_spans(texts: Sequence[str], nlp: Language) -> Iterator[list[tuple[i
     with nlp.select_pipes(enable=enable):
         plain = [_PSEUDONYM_TAG.sub(_as_name, text) for text in texts]
         options = pipe_options(plain) if component == "parser" else {"batch_size": 256}
-        for text, doc in zip(texts, nlp.pipe(plain, **options), strict=True):
+        for text, doc in zip(texts, pipe_texts(nlp, plain, **options), strict=True):
             if not text.strip():
                 yield []
                 continue

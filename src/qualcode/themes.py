@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import html
+import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .agreement import Agreement
 from .codebook import Codebook, Subtheme
 from .coding import Coding, Codings
 from .segments import Segment, Segments
@@ -163,6 +165,9 @@ class ThemeReport:
     attributes: dict[tuple[str, str], dict[str, str]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    saturation: Saturation | None = field(default=None, compare=False, repr=False)
+    # agreement between coders (human and rule coders), as the run computed it
+    agreements: tuple[Agreement, ...] = field(default=(), compare=False, repr=False)
 
     @classmethod
     def from_dict(
@@ -173,6 +178,9 @@ class ThemeReport:
     ) -> ThemeReport:
         """A report read back from `themes.json` (with the codings, for the tables)."""
         groups = tuple(dict.fromkeys(s.group for s in codings.segments)) if codings else ()
+        labels = {
+            c["id"]: c["label"] for t in data["themes"] for s in t["subthemes"] for c in s["codes"]
+        }
         return cls(
             dict(data["codebook"]),
             dict(data["totals"]),
@@ -180,6 +188,8 @@ class ThemeReport:
             groups,
             codings,
             attributes or {},
+            Saturation.from_dict(data["saturation"]) if data.get("saturation") else None,
+            tuple(Agreement.from_dict(a, labels) for a in data.get("agreement", ())),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -199,6 +209,12 @@ class ThemeReport:
                 }
                 for name, frame in breakdowns.items()
             }
+        if self.codings is not None:
+            data["co_occurrence"] = co_occurring_pairs(self.codings)
+        if self.saturation is not None:
+            data["saturation"] = self.saturation.to_dict()
+        if self.agreements:
+            data["agreement"] = [a.to_dict() for a in self.agreements]
         return data
 
     def to_frame(self) -> pd.DataFrame:
@@ -275,9 +291,14 @@ def build_themes(
     codings: Codings,
     codebook: Codebook | None = None,
     attributes: dict[tuple[str, str], dict[str, str]] | None = None,
+    *,
+    order: Sequence[str] | None = None,
+    agreements: Sequence[Agreement] = (),
 ) -> ThemeReport:
     """Roll codings up into themes and subthemes with counts and quotes; `attributes`
-    (participant attributes by transcript and speaker) add breakdowns to the reports."""
+    (participant attributes by transcript and speaker) add breakdowns to the reports,
+    `order` (transcript ids in the order the groups were run) the saturation view, and
+    `agreements` (from `qualcode.agreement`) the agreement section."""
     codebook = codebook or codings.codebook
     if codebook is None:
         raise ValueError("build_themes needs the codebook (codings carry none)")
@@ -332,7 +353,16 @@ def build_themes(
         "coded_segments": len({c.segment_id for c in codings}),
     }
     info = {"name": codebook.name, "version": codebook.version, "sha256": codebook.sha256}
-    return ThemeReport(info, totals, tuple(themes), group_names, codings, attributes or {})
+    return ThemeReport(
+        info,
+        totals,
+        tuple(themes),
+        group_names,
+        codings,
+        attributes or {},
+        saturation(codings, order),
+        tuple(agreements),
+    )
 
 
 # --- quotes ---------------------------------------------------------------------------
@@ -493,21 +523,229 @@ def code_by_group(codings: Codings) -> pd.DataFrame:
     )
 
 
-def co_occurrence(codings: Codings) -> pd.DataFrame:
-    """Segments coded with both codes (a symmetric matrix; the diagonal is each code's count)."""
+def co_occurrence(
+    codings: Codings, *, within: str = "segment", measure: str = "count"
+) -> pd.DataFrame:
+    """Codes found together in the same segment (`within="segment"`) or the same turn
+    (`"turn"`): a symmetric matrix of counts (the diagonal is each code's count) or of
+    Jaccard indices (units with both / units with either)."""
     import pandas as pd
 
+    if within not in ("segment", "turn") or measure not in ("count", "jaccard"):
+        raise ValueError("within is 'segment' or 'turn'; measure is 'count' or 'jaccard'")
     codes = _code_order(codings)
-    by_segment: dict[str, set[str]] = {}
+    turn_of = {s.id: (s.transcript_id, s.turn) for s in codings.segments}
+    by_unit: dict[object, set[str]] = {}
     for coding in codings:
-        by_segment.setdefault(coding.segment_id, set()).add(coding.code_id)
+        unit = coding.segment_id if within == "segment" else turn_of.get(coding.segment_id)
+        by_unit.setdefault(unit, set()).add(coding.code_id)
     index = {code: i for i, code in enumerate(codes)}
     matrix = [[0] * len(codes) for _ in codes]
-    for found in by_segment.values():
+    for found in by_unit.values():
         for a in found:
             for b in found:
                 matrix[index[a]][index[b]] += 1
+    if measure == "jaccard":
+        matrix = [
+            [
+                matrix[i][j] / (matrix[i][i] + matrix[j][j] - matrix[i][j])
+                if matrix[i][i] + matrix[j][j] - matrix[i][j]
+                else 0.0
+                for j in range(len(codes))
+            ]
+            for i in range(len(codes))
+        ]
     return pd.DataFrame(matrix, index=pd.Index(codes, name="code_id"), columns=codes)
+
+
+def co_occurring_pairs(codings: Codings) -> list[dict[str, Any]]:
+    """Every pair of codes found together, most frequent first: segments and turns with
+    both, and the Jaccard index on segments."""
+    segment_counts = co_occurrence(codings)
+    turn_counts = co_occurrence(codings, within="turn")
+    jaccard = co_occurrence(codings, measure="jaccard")
+    codes = list(segment_counts.index)
+    pairs = []
+    for i, a in enumerate(codes):
+        for b in codes[i + 1 :]:
+            turns = int(turn_counts.loc[a, b])
+            if turns:
+                pairs.append(
+                    {
+                        "code_a": a,
+                        "code_b": b,
+                        "segments": int(segment_counts.loc[a, b]),
+                        "turns": turns,
+                        "jaccard": round(float(jaccard.loc[a, b]), 4),
+                    }
+                )
+    pairs.sort(key=lambda p: (-p["segments"], -p["turns"], p["code_a"], p["code_b"]))
+    return pairs
+
+
+# --- saturation -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SaturationStep:
+    """One transcript in the order the groups were run: its codes and which were new."""
+
+    transcript_id: str
+    codes: int
+    new_codes: tuple[str, ...]
+    cumulative: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "transcript_id": self.transcript_id,
+            "codes": self.codes,
+            "new_codes": list(self.new_codes),
+            "cumulative": self.cumulative,
+        }
+
+
+@dataclass(frozen=True)
+class SaturationRun:
+    """A run of successive transcripts after the base: new codes relative to the base."""
+
+    transcripts: tuple[str, ...]
+    new_codes: int
+    ratio: float
+
+
+@dataclass(frozen=True)
+class Saturation:
+    """New codes per successive group and the new-information threshold view (Guest, Namey
+    & Chen 2020): codes new in each run of `run` groups as a share of the codes in the first
+    `base` groups; saturation is reached at the first run at or below `threshold`."""
+
+    steps: tuple[SaturationStep, ...]
+    base: int
+    run: int
+    threshold: float
+    runs: tuple[SaturationRun, ...]
+
+    @property
+    def base_codes(self) -> int:
+        return self.steps[self.base - 1].cumulative if self.steps and self.base else 0
+
+    @property
+    def reached_at(self) -> str | None:
+        """The last transcript of the first run at or below the threshold, if any."""
+        for run in self.runs:
+            if run.ratio <= self.threshold:
+                return run.transcripts[-1]
+        return None
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row a transcript in order: its codes, new codes and the cumulative count."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [
+                {
+                    "order": i,
+                    "transcript_id": step.transcript_id,
+                    "codes": step.codes,
+                    "new": len(step.new_codes),
+                    "cumulative": step.cumulative,
+                    "new_codes": ", ".join(step.new_codes),
+                }
+                for i, step in enumerate(self.steps, start=1)
+            ]
+        )
+
+    def summary(self) -> str:
+        if not self.steps:
+            return "No codings, so no saturation view."
+        text = (
+            f"The first {self.base} groups gave {self.base_codes} codes; "
+            f"all {len(self.steps)} gave {self.steps[-1].cumulative}."
+        )
+        if self.runs:
+            shares = ", ".join(
+                f"{'+'.join(r.transcripts)}: {r.new_codes} new ({r.ratio:.0%})" for r in self.runs
+            )
+            reached = self.reached_at
+            text += f" New information in runs of {self.run} after the base: {shares}. " + (
+                f"Saturation (≤ {self.threshold:.0%} new) was reached at {reached}."
+                if reached
+                else f"No run reached the {self.threshold:.0%} threshold."
+            )
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "base": self.base,
+            "run": self.run,
+            "threshold": self.threshold,
+            "base_codes": self.base_codes,
+            "reached_at": self.reached_at,
+            "steps": [step.to_dict() for step in self.steps],
+            "runs": [
+                {"transcripts": list(r.transcripts), "new_codes": r.new_codes, "ratio": r.ratio}
+                for r in self.runs
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Saturation:
+        return cls(
+            tuple(
+                SaturationStep(
+                    s["transcript_id"], s["codes"], tuple(s["new_codes"]), s["cumulative"]
+                )
+                for s in data["steps"]
+            ),
+            data["base"],
+            data["run"],
+            data["threshold"],
+            tuple(
+                SaturationRun(tuple(r["transcripts"]), r["new_codes"], r["ratio"])
+                for r in data["runs"]
+            ),
+        )
+
+
+def saturation(
+    codings: Codings,
+    order: Sequence[str] | None = None,
+    *,
+    base: int | None = None,
+    run: int | None = None,
+    threshold: float = 0.05,
+) -> Saturation:
+    """Saturation over the transcripts in the order the groups were run (`order`, transcript
+    ids; default the order of the segments). `base` defaults to half the groups (at most 4),
+    `run` to 2 groups where at least two runs fit after the base, else 1."""
+    transcripts = list(order) if order is not None else []
+    if not transcripts:
+        transcripts = list(dict.fromkeys(s.transcript_id for s in codings.segments))
+    found: dict[str, set[str]] = {t: set() for t in transcripts}
+    for coding in codings:
+        if coding.transcript_id in found:
+            found[coding.transcript_id].add(coding.code_id)
+    code_rank = {code: i for i, code in enumerate(_code_order(codings))}
+    steps, seen = [], set()
+    for transcript_id in transcripts:
+        new = sorted(found[transcript_id] - seen, key=lambda c: code_rank.get(c, 0))
+        seen |= found[transcript_id]
+        steps.append(
+            SaturationStep(transcript_id, len(found[transcript_id]), tuple(new), len(seen))
+        )
+    count = len(transcripts)
+    base = base if base is not None else min(4, max(1, math.ceil(count / 2)))
+    base = max(0, min(base, count))
+    run = run if run is not None else (2 if count - base >= 3 else 1)
+    base_codes = steps[base - 1].cumulative if base else 0
+    runs = []
+    for first in range(base, count - run + 1):
+        window = transcripts[first : first + run]
+        before = set().union(*(found[t] for t in transcripts[:first]))
+        new = set().union(*(found[t] for t in window)) - before
+        ratio = len(new) / base_codes if base_codes else (0.0 if not new else 1.0)
+        runs.append(SaturationRun(tuple(window), len(new), ratio))
+    return Saturation(tuple(steps), base, run, threshold, tuple(runs))
 
 
 def _code_order(codings: Codings) -> list[str]:

@@ -194,7 +194,31 @@ def _skipped_in_folder(path: Path) -> bool:
         name.startswith((".", "_", "~$"))
         or name == ROSTER_FILE
         or path.stem.casefold() in SKIPPED_IN_FOLDERS
+        or _is_codings_table(path)
     )
+
+
+def _is_codings_table(path: Path) -> bool:
+    """A coder's codings or coding sheet kept beside the transcripts (a `segment_id`
+    column), which is not a transcript."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            with path.open(encoding="utf-8-sig", errors="replace") as handle:
+                first = handle.readline(4096)
+            return "segment_id" in [c.strip().strip('"') for c in first.split(",")]
+        if suffix == ".xlsx":
+            from openpyxl import load_workbook
+
+            workbook = load_workbook(path, read_only=True)
+            try:
+                row = next(workbook.worksheets[0].iter_rows(max_row=1, values_only=True), ())
+            finally:
+                workbook.close()
+            return "segment_id" in [str(c).strip() for c in row if c is not None]
+    except Exception:  # an unreadable file is left for its reader to report
+        return False
+    return False
 
 
 def find_roster(paths: str | Path | Iterable[str | Path]) -> Path | None:
@@ -239,6 +263,12 @@ def read_transcript(path: str | Path, roster: Roster | None = None) -> Transcrip
     except (UnicodeDecodeError, RecursionError, MemoryError) as error:
         raise TranscriptFormatError(
             f"cannot be read ({type(error).__name__})", file=path, fix="save it again as UTF-8 text"
+        ) from None
+    except OSError as error:
+        raise TranscriptFormatError(
+            f"cannot be read ({error.strerror or type(error).__name__})",
+            file=path,
+            fix="check that the file exists and that you may read it",
         ) from None
     turns = resolve_speakers(raw.turns, transcript_id, roster, path)
     return Transcript(transcript_id, tuple(turns), raw.metadata, str(path), raw.encoding)
@@ -295,6 +325,7 @@ def read_transcripts(
 def check_roster_coverage(roster: Roster, transcripts: Sequence[Transcript]) -> None:
     """Warn about roster rows whose speaker never speaks in their transcript."""
     spoken = {t.id: set(t.speakers) for t in transcripts}
+    everyone = set().union(*spoken.values()) if spoken else set()
     for entry in roster.entries:
         if entry.transcript in spoken and entry.speaker not in spoken[entry.transcript]:
             warn(
@@ -302,4 +333,11 @@ def check_roster_coverage(roster: Roster, transcripts: Sequence[Transcript]) -> 
                 file=roster.source,
                 line=entry.line,
                 fix="check the label against the transcript",
+            )
+        elif not entry.transcript and spoken and entry.speaker not in everyone:
+            warn(
+                "this roster speaker speaks in none of the transcripts",
+                file=roster.source,
+                line=entry.line,
+                fix="check the label against the transcripts",
             )
