@@ -1069,9 +1069,17 @@ def _leaked_word(
     return None
 
 
+_LAYOUT_PARTS = re.compile(
+    r"(?:^|/)(?:styles|stylesWithEffects|fontTable|theme\d*|settings|webSettings|numbering"
+    r"|app)\.xml$|\.rels$|^\[Content_Types\]\.xml$"
+)
+_STYLE_BLOCKS = re.compile(r"<style\b.*?</style>", re.DOTALL | re.IGNORECASE)
+
+
 def searchable_text(path: Path) -> str:
-    """A file's text for the leak check; for ZIP-based files (docx, xlsx, qdpx) the text of
-    the XML inside."""
+    """A file's text for the leak check: for ZIP-based files (docx, xlsx, qdpx) the text of
+    the XML and text parts that hold content (not styles, fonts and themes); for HTML, the
+    page without its style sheet."""
     data = path.read_bytes()
     if data[:4] == b"PK\x03\x04":  # docx, xlsx, qdpx: search the XML inside
         import zipfile
@@ -1082,9 +1090,13 @@ def searchable_text(path: Path) -> str:
                     re.sub(r"<[^>]+>", " ", archive.read(name).decode("utf-8", "replace"))
                 )
                 for name in archive.namelist()
+                if name.endswith((".xml", ".qde", ".txt")) and not _LAYOUT_PARTS.search(name)
             ]
         return "\n".join(texts)
-    return data.decode("utf-8", "replace")
+    text = data.decode("utf-8", "replace")
+    if path.suffix.lower() in (".html", ".htm"):
+        text = _STYLE_BLOCKS.sub(" ", text)
+    return text
 
 
 def check_leaks(folder: str | Path, key: Iterable[KeyEntry]) -> None:
