@@ -19,6 +19,7 @@ import string
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -1020,7 +1021,7 @@ def find_leaks(folder: str | Path, key: Iterable[KeyEntry]) -> list[tuple[Path, 
     any_case: dict[str, str] = {}
     exact: dict[str, str] = {}
     ordinary: dict[str, str] = {}
-    phrases: list[tuple[re.Pattern[str], str]] = []
+    phrases: list[tuple[re.Pattern[str], str, tuple[str, ...]]] = []
     for entry in key:
         word = entry.original.strip()
         if entry.kind not in LEAK_KINDS or word == entry.pseudonym.strip():
@@ -1029,26 +1030,43 @@ def find_leaks(folder: str | Path, key: Iterable[KeyEntry]) -> list[tuple[Path, 
         if pattern is None:
             continue
         if not _WORD.fullmatch(word):
-            phrases.append((pattern, entry.kind))
+            # the phrase's words, to skip files that lack one of them without a search
+            needed = tuple(w.casefold() for w in _WORD.findall(word))
+            phrases.append((pattern, entry.kind, needed))
         elif word.casefold() in ORDINARY_WORD_NAMES:
             ordinary.setdefault(word, entry.kind)
         elif pattern.flags & re.IGNORECASE:
             any_case.setdefault(word.casefold(), entry.kind)
         else:
             exact.setdefault(word, entry.kind)
-    tags = sorted({e.pseudonym for e in key if e.pseudonym.startswith("[")}, key=len, reverse=True)
-    tag_pattern = re.compile("|".join(map(re.escape, tags))) if tags else None
+    tags = frozenset(e.pseudonym for e in key if e.pseudonym.startswith("["))
     leaks = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         text = searchable_text(path)
-        if tag_pattern is not None:  # "[University 1]" is a pseudonym, not "University"
-            text = tag_pattern.sub(" ", text)
-        kind = _leaked_word(text, any_case, exact, ordinary) or next(
-            (k for pattern, k in phrases if pattern.search(text)), None
-        )
+        if tags:  # "[University 1]" is a pseudonym, not "University"
+            text = _TAG.sub(lambda m: " " if m.group() in tags else m.group(), text)
+        kind = _leaked_word(text, any_case, exact, ordinary)
+        if kind is None and phrases:
+            # a phrase can only be there if each pair of its neighbouring words is
+            sequence = [w.casefold() for w in _WORD.findall(text)]
+            pairs = set(pairwise(sequence))
+            words = set(sequence)
+            kind = next(
+                (
+                    k
+                    for pattern, k, needed in phrases
+                    if all(w in words for w in needed)
+                    and all(pair in pairs for pair in pairwise(needed))
+                    and pattern.search(text)
+                ),
+                None,
+            )
         if kind is not None:
             leaks.append((path, kind))
     return leaks
+
+
+_TAG = re.compile(r"\[[^\[\]\n]{1,80}\]")
 
 
 def _leaked_word(
