@@ -274,3 +274,64 @@ def test_settings_are_validated() -> None:
     with pytest.raises(qc.QualcodeError, match="unknown durations setting 'hide'"):
         AnonymizeSettings.from_dict({"durations": "hide"})
     assert AnonymizeSettings.from_dict({"durations": "mask"}).durations == "mask"
+
+
+# --- meeting transcripts without a roster, and what the leak check reads ----------------
+
+
+def test_function_words_and_lower_case_words_are_not_names() -> None:
+    from collections import Counter
+
+    from qualcode.anonymize import _mostly_lower_case
+    from qualcode.identifiers import Identifier
+
+    capitalised = Counter({"so": 40, "next": 5, "morgan": 6, "source": 3})
+    lower = Counter({"so": 900, "next": 80, "source": 60})
+
+    def flagged(text: str, detector: str = "ner", kind: str = "person") -> bool:
+        return _mostly_lower_case(
+            Identifier(0, len(text), kind, text, detector), capitalised, lower
+        )
+
+    assert flagged("So")  # a function word
+    assert flagged("Next")  # a stop word as well
+    assert flagged("Source", kind="organisation")  # written in lower case 20 times as often
+    assert flagged("hhh")  # spaCy found it in lower case
+    assert not flagged("Morgan")  # never written in lower case: a name
+    assert not flagged("So", detector="roster")  # the roster decides for its own names
+    assert not flagged("Will")  # names that are words have rules of their own
+    assert not flagged("Morgan Smith")
+
+
+def _write(folder: Path, name: str, text: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text, encoding="utf-8")
+
+
+def test_leak_check_reads_content_not_tags_or_style_sheets(tmp_path: Path) -> None:
+    from qualcode.anonymize import KeyEntry, find_leaks
+
+    key = [
+        KeyEntry("University", "[University 1]", "organisation"),
+        KeyEntry("Source", "[Person A]", "person"),
+        KeyEntry("City Hall", "[Place 1]", "place"),
+        KeyEntry("Anna Kovács", "P01", "participant"),
+        KeyEntry("ildiko", "[Person B]", "person"),
+    ]
+    clean = tmp_path / "clean"
+    _write(clean, "a.txt", "She works at [University 1] near the city hall, ildiko said.")
+    _write(
+        clean,
+        "report.html",
+        '<style>body { font-family: "Source Serif Pro"; }</style><p>[Person A] agreed.</p>',
+    )
+    assert find_leaks(clean, key) == []
+    for name, text, kind in [
+        ("b.txt", "They met at the University.", "organisation"),
+        ("c.txt", "Meet me at City Hall.", "place"),
+        ("d.txt", "and then anna   kovács said", "participant"),
+        ("e.html", "<p>Source agreed.</p>", "person"),
+    ]:
+        leaking = tmp_path / name
+        _write(leaking, name, text)
+        assert find_leaks(leaking, key) == [(leaking / name, kind)]
