@@ -170,3 +170,22 @@ def test_breakdown_by_participant_attributes(report: qc.ThemeReport) -> None:
     assert "## Breakdown by participant attributes" in report.to_markdown()
     data = report.to_dict()["breakdowns"]["gender"]
     assert data["Self-confidence"] == dict(gender.loc["Self-confidence"])
+
+
+def test_figures_stay_printable_for_many_groups() -> None:
+    import warnings
+
+    from qualcode import figures
+
+    codebook = qc.load_codebook(Path(__file__).parents[1] / "codebooks/near_peer_mentoring.yaml")
+    code = codebook.codes[0]
+    segments, items = [], []
+    for group in range(120):
+        sid, tid = f"g{group}:0:0", f"g{group}"
+        segments.append(qc.Segment(sid, tid, tid, "P1", "participant", 0, 0, 1, "x"))
+        items.append(qc.Coding(sid, tid, "P1", code.id, code.subtheme_id, code.theme_id))
+    report = qc.build_themes(qc.Codings(items, qc.Segments(segments), codebook), codebook)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. "axes sizes collapsed to zero"
+        for name in figures.available(report):
+            assert figures.render(name, report, "png")[:4] == b"\x89PNG"

@@ -36,6 +36,10 @@ def available(report: ThemeReport) -> list[str]:
     ]
 
 
+MAX_WIDTH = 14.0  # inches: a figure for 200 groups stays printable
+MAX_LABELLED_GROUPS = 30
+
+
 def caption(name: str) -> str:
     return _CAPTIONS[name]
 
@@ -73,14 +77,20 @@ def prevalence(report: ThemeReport) -> Figure:
         [len(raised.get((sub, g), ())) / max(len(members[g]), 1) for g in groups]
         for sub in subthemes
     ]
-    figure = _figure(1.6 + 0.9 * len(groups), 0.9 + 0.32 * len(subthemes))
+    many = len(groups) > MAX_LABELLED_GROUPS  # a large project: colours only, fewer labels
+    figure = _figure(min(1.6 + 0.9 * len(groups), MAX_WIDTH), 0.9 + 0.32 * len(subthemes))
     axes = figure.add_subplot()
     image = axes.imshow(
         values, cmap="Blues", vmin=0, vmax=1, aspect="auto", interpolation="nearest"
     )
-    axes.set_xticks(range(len(groups)), groups, rotation=30, ha="right")
+    if many:
+        step = -(-len(groups) // MAX_LABELLED_GROUPS)
+        shown = range(0, len(groups), step)
+        axes.set_xticks(list(shown), [groups[i] for i in shown], rotation=90, fontsize=6)
+    else:
+        axes.set_xticks(range(len(groups)), groups, rotation=30, ha="right")
     axes.set_yticks(range(len(subthemes)), [label for _, label in subthemes])
-    for row, line in enumerate(values):
+    for row, line in enumerate([] if many else values):
         for col, value in enumerate(line):
             axes.text(
                 col,
@@ -143,13 +153,16 @@ def saturation(report: ThemeReport) -> Figure:
         raise ValueError("the figure needs the report's saturation view")
     steps = report.saturation.steps
     names = [step.transcript_id for step in steps]
-    figure = _figure(1.5 + 0.8 * len(names), 3.2)
+    figure = _figure(min(1.5 + 0.8 * len(names), MAX_WIDTH), 3.2)
     axes = figure.add_subplot()
     axes.bar(names, [len(s.new_codes) for s in steps], color="#9ecae1", label="new codes")
     axes.plot(names, [s.cumulative for s in steps], color="#3b6ea8", marker="o", label="cumulative")
     axes.set_ylabel("codes")
     axes.set_ylim(0, max(s.cumulative for s in steps) * 1.15 + 1)
-    axes.tick_params(axis="x", rotation=30)
+    axes.tick_params(axis="x", rotation=30 if len(names) <= MAX_LABELLED_GROUPS else 90)
+    if len(names) > MAX_LABELLED_GROUPS:
+        step = -(-len(names) // MAX_LABELLED_GROUPS)
+        axes.set_xticks(range(0, len(names), step), names[::step], fontsize=6)
     axes.legend(frameon=False, fontsize=8, loc="lower right")
     axes.spines[["top", "right"]].set_visible(False)
     return figure
