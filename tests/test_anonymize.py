@@ -295,6 +295,7 @@ def test_function_words_and_lower_case_words_are_not_names() -> None:
 
     assert flagged("So")  # a function word
     assert flagged("Next")  # a stop word as well
+    assert flagged("I'm") and flagged("We’ve")  # a pronoun with a clitic
     assert flagged("Source", kind="organisation")  # written in lower case 20 times as often
     assert flagged("hhh")  # spaCy found it in lower case
     assert not flagged("Morgan")  # never written in lower case: a name

@@ -651,9 +651,11 @@ def _mostly_lower_case(span: Identifier, capitalised: Counter[str], lower: Count
     word = span.text.casefold()
     if word in ORDINARY_WORD_NAMES:
         return False
+    stem = re.split(r"['’]", word, maxsplit=1)[0]  # "I'm", "We've": a pronoun and a clitic
     return (
         span.text.islower()  # "hhh", "java": a name in lower case is found from its capitals
         or word in STOP_WORDS
+        or (stem != word and stem in STOP_WORDS)
         or lower[word] > 3 * capitalised[word]
     )
 
