@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .coding import Codings
+from .coding import Codings, code_order
 from .segments import Segment, Segments
 
 if TYPE_CHECKING:
@@ -398,14 +398,6 @@ def coding_units(segments: Segments, *codings: Codings) -> list[Segment]:
     return [s for s in segments if s.role != "moderator" or s.id in coded]
 
 
-def _code_ids(codebook: Codebook | None, *codings: Codings) -> list[str]:
-    used = list(dict.fromkeys(c.code_id for each in codings for c in each))
-    if codebook is None:
-        return sorted(used)
-    order = [code.id for code in codebook.codes]
-    return order + [c for c in used if c not in order]
-
-
 def _presence(codings: Codings, units: list[Segment], codes: list[str]) -> np.ndarray:
     row = {s.id: i for i, s in enumerate(units)}
     column = {c: j for j, c in enumerate(codes)}
@@ -451,7 +443,7 @@ def agreement(
     segments = segments if segments is not None else codings_a.segments
     codebook = codebook or codings_a.codebook or codings_b.codebook
     units = coding_units(segments, codings_a, codings_b)
-    codes = _code_ids(codebook, codings_a, codings_b)
+    codes = code_order(codebook, codings_a, codings_b)
     a = _presence(codings_a, units, codes)
     b = _presence(codings_b, units, codes)
     cells = np.stack([(a & b), (a & ~b), (~a & b), (~a & ~b)]).astype(float)  # 4 × N × K
@@ -588,7 +580,7 @@ def agreement_among(
     )
     all_codings = list(codings.values())
     units = coding_units(segments, *all_codings)
-    codes = _code_ids(codebook, *all_codings)
+    codes = code_order(codebook, *all_codings)
     presence = np.stack([_presence(c, units, codes) for c in all_codings])  # coders × N × K
     alpha = {code: nominal_alpha(presence[:, :, k].astype(float)) for k, code in enumerate(codes)}
     sets = [

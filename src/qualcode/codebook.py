@@ -6,10 +6,8 @@ problem reported at once, each naming the file, the line and the code id.
 
 from __future__ import annotations
 
-import csv
 import difflib
 import hashlib
-import io
 import json
 import re
 from collections.abc import Iterator
@@ -20,7 +18,7 @@ from typing import Any
 import yaml
 
 from .errors import CodebookError, QualcodeError
-from .files import atomic_write_bytes, atomic_write_text, csv_text, xlsx_bytes
+from .files import atomic_write_bytes, atomic_write_text, csv_rows, csv_text, xlsx_bytes, xlsx_rows
 
 ID_PATTERN = re.compile(r"^[a-z0-9_-]+$")
 RULE_KINDS = ("keywords", "phrases", "patterns", "regex")
@@ -756,40 +754,11 @@ _COLUMN_ALIASES = {
 
 
 def _csv_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
-    text = read_codebook_text(path)
-    reader = csv.reader(io.StringIO(text))
-    rows = []
-    line = 1
-    try:
-        for row in reader:
-            rows.append((line, row))
-            line = reader.line_num + 1
-    except csv.Error as error:
-        raise CodebookError(
-            f"broken CSV ({error})", file=path, line=line, fix="check the quoting of that row"
-        ) from None
-    return _named_rows(rows, path)
+    return _named_rows(csv_rows(read_codebook_text(path), path, CodebookError), path)
 
 
 def _xlsx_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many kinds for broken files
-        raise CodebookError(
-            f"not a readable Excel workbook ({type(error).__name__})",
-            file=path,
-            fix="save it again as .xlsx",
-        ) from None
-    try:
-        rows = [
-            (n, ["" if v is None else str(v) for v in row])
-            for n, row in enumerate(workbook.worksheets[0].iter_rows(values_only=True), start=1)
-        ]
-    finally:
-        workbook.close()
-    return _named_rows(rows, path)
+    return _named_rows(xlsx_rows(path, CodebookError), path)
 
 
 def _named_rows(rows: list[tuple[int, list[str]]], path: Path) -> list[tuple[int, dict[str, str]]]:

@@ -509,6 +509,16 @@ def apply_codebook(
     return Codings(codings, segments, codebook)
 
 
+def code_order(codebook: Codebook | None, *codings: Codings) -> list[str]:
+    """The codes used in these codings, in codebook order (every codebook code, then codes
+    outside the codebook); sorted when there is no codebook."""
+    used = list(dict.fromkeys(c.code_id for each in codings for c in each))
+    if codebook is None:
+        return sorted(used)
+    order = [code.id for code in codebook.codes]
+    return order + [c for c in used if c not in order]
+
+
 # --- files ----------------------------------------------------------------------------
 
 

@@ -1,5 +1,6 @@
 """Writing output files safely: to a temporary name in the same folder, then renamed; a
-whole output folder is written beside the old one and swapped in at the end."""
+whole output folder is written beside the old one and swapped in at the end; CSV and
+workbook tables read with line numbers."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
-from .errors import OutputError
+from .errors import OutputError, QualcodeError
 
 
 def _default_mode() -> int:
@@ -262,3 +263,45 @@ def _alive(pid: int) -> bool:
     except OSError:
         return True
     return True
+
+
+def csv_rows(
+    text: str, path: Path, error: type[QualcodeError] = QualcodeError, delimiter: str = ","
+) -> list[tuple[int, list[str]]]:
+    """(line, cells) of each CSV row, quoted line breaks kept; broken quoting is one `error`
+    naming the row's line."""
+    reader = csv.reader(io.StringIO(text), csv.excel, delimiter=delimiter)
+    rows: list[tuple[int, list[str]]] = []
+    line = 1
+    try:
+        for row in reader:
+            rows.append((line, row))
+            line = reader.line_num + 1
+    except csv.Error as problem:
+        raise error(
+            f"broken CSV ({problem})", file=path, line=line, fix="check the quoting of that row"
+        ) from None
+    return rows
+
+
+def xlsx_rows(
+    path: Path, error: type[QualcodeError] = QualcodeError
+) -> list[tuple[int, list[str]]]:
+    """(row number, cells as text) of the first sheet of a workbook."""
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as problem:  # openpyxl raises many kinds for broken files
+        raise error(
+            f"not a readable Excel workbook ({type(problem).__name__})",
+            file=path,
+            fix="save it again as .xlsx",
+        ) from None
+    try:
+        return [
+            (n, ["" if v is None else str(v) for v in row])
+            for n, row in enumerate(workbook.worksheets[0].iter_rows(values_only=True), start=1)
+        ]
+    finally:
+        workbook.close()

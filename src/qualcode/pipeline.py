@@ -538,6 +538,12 @@ def _coder_of(codings: Codings) -> str:
     return names[0] if len(names) == 1 else "human"
 
 
+def _coder_names(coders: list[Codings]) -> list[str]:
+    """Each coder's name, numbered where two files carry the same name."""
+    names = [_coder_of(c) for c in coders]
+    return [n if names.count(n) == 1 else f"{n} {i + 1}" for i, n in enumerate(names)]
+
+
 def compare_coders(
     rules: Codings, human: list[Codings], *, bootstrap: int = 1000, seed: int = 0
 ) -> list[Agreement]:
@@ -545,8 +551,7 @@ def compare_coders(
     every human coder applied), or against the one human coder."""
     if not human:
         return []
-    names = [_coder_of(c) for c in human]
-    names = [n if names.count(n) == 1 else f"{n} {i + 1}" for i, n in enumerate(names)]
+    names = _coder_names(human)
     found: list[Agreement] = []
     if len(human) >= 2:
         many = agreement_among(
@@ -622,8 +627,7 @@ def run_agree(
         codebook if isinstance(codebook, Codebook) or codebook is None else load_codebook(codebook)
     )
     loaded = [load_codings(f, segs, book) for f in files]
-    names = [_coder_of(c) for c in loaded]
-    names = [n if names.count(n) == 1 else f"{n} {i + 1}" for i, n in enumerate(names)]
+    names = _coder_names(loaded)
     if len(loaded) == 2:
         result: Agreement | ManyCoders = agreement(
             loaded[0],

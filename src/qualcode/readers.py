@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from .errors import TranscriptFormatError, warn
+from .files import csv_rows as read_csv_rows
 from .labels import LabelMatch, find_labels, parse_time
 
 UNKNOWN_SPEAKER = "UNKNOWN"
@@ -434,27 +435,40 @@ def read_docx(path: Path, known: Iterable[str] = ()) -> RawTranscript:
                 fix="open it in Word or LibreOffice and save it again as .docx",
             ) from None
         raise
-    known = list(known)
+    blocks: list[str | list[list[str]]] = [
+        block.text
+        if isinstance(block, Paragraph)
+        else [[cell.text.strip() for cell in row.cells] for row in block.rows]
+        for block in document.iter_inner_content()
+        if isinstance(block, (Paragraph, Table))
+    ]
+    return _block_turns(blocks, list(known), path)
+
+
+def _block_turns(
+    blocks: Iterable[str | list[list[str]]], known: list[str], path: Path
+) -> RawTranscript:
+    """Turns of a word-processor document given as paragraphs (text) and tables (rows of
+    cells): paragraphs follow the text rules, speaker/text tables give turns directly."""
     lines: list[str] = []
     numbers: list[int] = []
     table_turns: list[RawTurn] = []
     paragraph_no = 0
-    for block in document.iter_inner_content():
-        if isinstance(block, Paragraph):
+    for block in blocks:
+        if isinstance(block, str):
             paragraph_no += 1
-            for part in block.text.split("\n"):
+            for part in block.split("\n"):
                 lines.append(part)
                 numbers.append(paragraph_no)
-        elif isinstance(block, Table):
-            rows = [[cell.text.strip() for cell in row.cells] for row in block.rows]
-            found = _table_turns(rows)
-            if found is None:
-                for row in rows:
-                    paragraph_no += 1
-                    lines.append(" ".join(dict.fromkeys(c for c in row if c)))
-                    numbers.append(paragraph_no)
-            else:
-                table_turns.extend(found)
+            continue
+        found = _table_turns(block)
+        if found is None:
+            for row in block:
+                paragraph_no += 1
+                lines.append(" ".join(dict.fromkeys(c for c in row if c)))
+                numbers.append(paragraph_no)
+        else:
+            table_turns.extend(found)
     return _document_turns(lines, numbers, table_turns, known, path)
 
 
@@ -682,26 +696,7 @@ def odt_blocks(path: Path) -> list[str | list[list[str]]]:
 def read_odt(path: Path, known: Iterable[str] = ()) -> RawTranscript:
     """`.odt` (LibreOffice, Google Docs, Word's OpenDocument export): paragraphs as lines with
     the text rules; speaker/text tables as turns, as for `.docx`."""
-    lines: list[str] = []
-    numbers: list[int] = []
-    table_turns: list[RawTurn] = []
-    paragraph_no = 0
-    for block in odt_blocks(path):
-        if isinstance(block, str):
-            paragraph_no += 1
-            for part in block.split("\n"):
-                lines.append(part)
-                numbers.append(paragraph_no)
-            continue
-        found = _table_turns(block)
-        if found is None:
-            for row in block:
-                paragraph_no += 1
-                lines.append(" ".join(dict.fromkeys(c for c in row if c)))
-                numbers.append(paragraph_no)
-        else:
-            table_turns.extend(found)
-    return _document_turns(lines, numbers, table_turns, known, path)
+    return _block_turns(odt_blocks(path), list(known), path)
 
 
 # --- WebVTT and SubRip ----------------------------------------------------------------
@@ -954,20 +949,9 @@ def read_csv(path: Path, known: Iterable[str] = ()) -> RawTranscript:
 def csv_rows(text: str, delimiter: str, path: Path) -> list[tuple[int, list[Any]]]:
     """(line, cells) of each CSV row; quoted cells may hold the delimiter and line breaks.
     A quote that is never closed is an error (it would swallow the rest of the file)."""
-    rows: list[tuple[int, list[Any]]] = []
-    reader = csv.reader(io.StringIO(text), csv.excel, delimiter=delimiter)
-    line = 1
-    try:
-        for row in reader:
-            rows.append((line, row))
-            line = reader.line_num + 1
-    except csv.Error as error:
-        raise TranscriptFormatError(
-            f"broken CSV ({error})",
-            file=path,
-            line=line,
-            fix="check the quoting of that row",
-        ) from None
+    rows: list[tuple[int, list[Any]]] = list(
+        read_csv_rows(text, path, TranscriptFormatError, delimiter)
+    )
     if rows and '"' in text and _unclosed(text, delimiter):
         raise TranscriptFormatError(
             "a quote opened in this row is never closed",

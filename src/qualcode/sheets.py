@@ -10,7 +10,6 @@ are suggestions not yet accepted and count as not coded.
 from __future__ import annotations
 
 import csv
-import io
 import re
 from collections.abc import Iterable
 from dataclasses import replace
@@ -19,7 +18,7 @@ from pathlib import Path
 from .codebook import Codebook
 from .coding import Coding, Codings, anchor_segment, read_codings
 from .errors import QualcodeError
-from .files import atomic_write_bytes, atomic_write_text, csv_text, xlsx_bytes
+from .files import atomic_write_bytes, atomic_write_text, csv_rows, csv_text, xlsx_bytes, xlsx_rows
 from .segments import Segments
 
 SEGMENT_COLUMNS = ("segment_id", "transcript_id", "speaker", "text")
@@ -76,40 +75,14 @@ def write_coding_sheet(
 def read_table(path: Path) -> list[tuple[int, list[str]]]:
     """The rows of a CSV or XLSX table (first sheet) with their line numbers."""
     if path.suffix.lower() == ".xlsx":
-        from openpyxl import load_workbook
-
-        try:
-            workbook = load_workbook(path, read_only=True, data_only=True)
-        except Exception as error:  # openpyxl raises many kinds for broken files
-            raise QualcodeError(
-                f"not a readable Excel workbook ({type(error).__name__})",
-                file=path,
-                fix="save it again as .xlsx",
-            ) from None
-        try:
-            return [
-                (n, ["" if v is None else str(v) for v in row])
-                for n, row in enumerate(workbook.worksheets[0].iter_rows(values_only=True), 1)
-            ]
-        finally:
-            workbook.close()
+        return xlsx_rows(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise QualcodeError(
             "not UTF-8 text", file=path, fix="save the sheet as CSV UTF-8 or as .xlsx"
         ) from None
-    reader = csv.reader(io.StringIO(text))
-    rows, line = [], 1
-    try:
-        for row in reader:
-            rows.append((line, row))
-            line = reader.line_num + 1
-    except csv.Error as error:
-        raise QualcodeError(
-            f"broken CSV ({error})", file=path, line=line, fix="check the quoting of that row"
-        ) from None
-    return rows
+    return csv_rows(text, path)
 
 
 def read_coding_sheet(
@@ -227,9 +200,10 @@ def is_codings_file(path: Path) -> bool:
     """Whether a CSV is a `codings.csv` (one row a coding) rather than a coding sheet."""
     if path.suffix.lower() != ".csv":
         return False
-    rows = read_table(path)
-    header = {h.strip() for h in rows[0][1]} if rows else set()
-    return "code_id" in header and "segment_id" in header
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        header = next(csv.reader([handle.readline()]), [])  # the header row only
+    names = {h.strip() for h in header}
+    return "code_id" in names and "segment_id" in names
 
 
 def load_codings(

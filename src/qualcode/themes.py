@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .agreement import Agreement
 from .codebook import Codebook, Subtheme
-from .coding import Coding, Codings
+from .coding import Coding, Codings, code_order
 from .segments import Segment, Segments
 
 if TYPE_CHECKING:
@@ -511,7 +511,7 @@ def code_by_group(codings: Codings) -> pd.DataFrame:
     import pandas as pd
 
     groups = list(dict.fromkeys(s.group for s in codings.segments))
-    codes = _code_order(codings)
+    codes = code_order(codings.codebook, codings)
     group_of = {s.id: s.group for s in codings.segments}
     counts = {(c, g): set() for c in codes for g in groups}
     for coding in codings:
@@ -533,7 +533,7 @@ def co_occurrence(
 
     if within not in ("segment", "turn") or measure not in ("count", "jaccard"):
         raise ValueError("within is 'segment' or 'turn'; measure is 'count' or 'jaccard'")
-    codes = _code_order(codings)
+    codes = code_order(codings.codebook, codings)
     turn_of = {s.id: (s.transcript_id, s.turn) for s in codings.segments}
     by_unit: dict[object, set[str]] = {}
     for coding in codings:
@@ -725,7 +725,7 @@ def saturation(
     for coding in codings:
         if coding.transcript_id in found:
             found[coding.transcript_id].add(coding.code_id)
-    code_rank = {code: i for i, code in enumerate(_code_order(codings))}
+    code_rank = {code: i for i, code in enumerate(code_order(codings.codebook, codings))}
     steps, seen = [], set()
     for transcript_id in transcripts:
         new = sorted(found[transcript_id] - seen, key=lambda c: code_rank.get(c, 0))
@@ -746,14 +746,6 @@ def saturation(
         ratio = len(new) / base_codes if base_codes else (0.0 if not new else 1.0)
         runs.append(SaturationRun(tuple(window), len(new), ratio))
     return Saturation(tuple(steps), base, run, threshold, tuple(runs))
-
-
-def _code_order(codings: Codings) -> list[str]:
-    used = list(dict.fromkeys(c.code_id for c in codings))
-    if codings.codebook is None:
-        return sorted(used)
-    order = [code.id for code in codings.codebook.codes]
-    return order + [c for c in used if c not in order]
 
 
 def attribute_breakdown(report: ThemeReport) -> dict[str, pd.DataFrame]:
