@@ -32,7 +32,7 @@ SAMPLE_SPEAKERS = {
         "Bill Carter",
         "Faith Okafor",
         "Réka Molnár",
-        "Daniel Cohen",
+        "Daniel Kessler",
     ],
     "group5": ["MODERATOR", "SARA", "ÁDÁM", "NOOR", "PÉTER", "CHLOÉ"],
 }
