@@ -336,3 +336,24 @@ def test_leak_check_reads_content_not_tags_or_style_sheets(tmp_path: Path) -> No
         leaking = tmp_path / name
         _write(leaking, name, text)
         assert find_leaks(leaking, key) == [(leaking / name, kind)]
+
+
+def test_leak_check_lets_the_codebook_use_a_word_taken_for_a_name(tmp_path: Path) -> None:
+    """A word the detectors took for a name in a transcript ("Pride") stays where the
+    codebook, which the reports copy, uses it; a roster name never does."""
+    from qualcode.anonymize import KeyEntry, in_authored_text
+
+    key = [
+        KeyEntry("Pride", "[Person C]", "person"),
+        KeyEntry("Kristóf", "P01", "participant"),
+        KeyEntry("Semmelweis Clinic", "[Hospital 1]", "organisation"),
+    ]
+    codebook = "Pride and satisfaction\nKristóf said he was proud"
+    assert in_authored_text(key, codebook) == [key[0]]
+    (tmp_path / "report.md").write_text("## Pride and satisfaction\n", encoding="utf-8")
+    check_leaks(tmp_path, key, codebook)
+    with pytest.raises(LeakError, match="person"):
+        check_leaks(tmp_path, key)
+    (tmp_path / "report.md").write_text("Pride, said Kristóf.", encoding="utf-8")
+    with pytest.raises(LeakError, match="participant"):
+        check_leaks(tmp_path, key, codebook)

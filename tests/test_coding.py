@@ -101,3 +101,37 @@ def test_coding_is_deterministic(sample_segments, nlp) -> None:
     assert apply_codebook(sample_segments, SMALL, nlp=nlp) == apply_codebook(
         sample_segments, SMALL, nlp=nlp
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "For me it's more listening.",  # read as a noun
+        "I was listening to her.",  # read as a verb
+        "Listening, mostly.",
+    ],
+)
+def test_a_keyword_finds_its_ing_form_however_it_is_tagged(nlp, text: str, tmp_path: Path) -> None:
+    path = tmp_path / "listen.yaml"
+    path.write_text(
+        "name: c\nthemes:\n  - id: t\n    label: T\n    codes:\n"
+        "      - id: listen\n        label: Listening\n        match:\n"
+        "          keywords: [listen]\n",
+        encoding="utf-8",
+    )
+    transcript = Transcript("t", (Turn(0, "Anna", text, "participant"),))
+    segments = qc.segment([transcript], "turn", nlp=nlp)
+    assert [c.code_id for c in apply_codebook(segments, load_codebook(path), nlp=nlp)] == ["listen"]
+
+
+def test_verb_lemmas(nlp) -> None:
+    from qualcode.coding import verb_lemmas
+
+    lemma = verb_lemmas(nlp)
+    assert [lemma(w) for w in ("listening", "worried", "running", "morning", "thing")] == [
+        "listen",
+        "worry",
+        "run",
+        "",
+        "",
+    ]

@@ -47,7 +47,15 @@ from .identifiers import (
     person_key,
     roster_names,
 )
-from .nlp import load_pipeline, pipe_options, pipe_texts
+from .nlp import (
+    TAGGING,
+    TurnDocs,
+    load_pipeline,
+    pipe_options,
+    pipe_texts,
+    respelled,
+    without_tensor,
+)
 from .roster import Roster, read_roster
 from .transcripts import Transcript, Turn, render
 
@@ -161,6 +169,7 @@ class AnonymizationResult:
     key: list[KeyEntry]
     review: list[Replacement]
     misses: list[Replacement]
+    docs: TurnDocs | None = None  # with `anonymize(..., tag=True)`: for `apply_codebook`
 
     def write_private(self, folder: str | Path) -> list[Path]:
         """Write `key.csv` and `review.csv` with owner-only permissions."""
@@ -570,11 +579,14 @@ def anonymize(
     key: str | Path | Sequence[KeyEntry] | None = None,
     nlp: Language | None = None,
     model: str | None = None,
+    tag: bool = False,
 ) -> AnonymizationResult:
     """Pseudonymise transcripts consistently across the project.
 
     `key` is an earlier `key.csv` (or its entries) whose pseudonyms are reused, so adding a
-    transcript later keeps everyone's pseudonym.
+    transcript later keeps everyone's pseudonym. `tag` also runs the tagger and lemmatizer in
+    the same pass and keeps the anonymised turns' docs in `result.docs` for `apply_codebook`,
+    so that the pipeline goes over the text once.
     """
     settings = settings or AnonymizeSettings()
     if roster is not None and not isinstance(roster, Roster):
@@ -586,24 +598,29 @@ def anonymize(
     names = roster_names(roster)
     nlp = nlp or load_pipeline(model)
     pieces = _pieces(transcripts)
-    with nlp.select_pipes(enable=ner_pipeline(nlp)):
+    components = ner_pipeline(nlp)
+    if tag:
+        components = [c for c in nlp.pipe_names if c in components or c in TAGGING]
+    docs: list[Doc] = []
+    found: list[list[Identifier]] = []
+    with nlp.select_pipes(enable=components):
         texts = [p.text for p in pieces]
-        docs = list(pipe_texts(nlp, texts, **pipe_options(texts)))
-    found = [
-        detect_in_doc(
-            doc,
-            names,
-            transcripts[piece.transcript].id,
-            lists,
-            settings.ner_labels,
-            settings.proper_nouns,
-            settings.durations == "mask",
-        )
-        for piece, doc in zip(pieces, docs, strict=True)
-    ]
+        for piece, doc in zip(pieces, pipe_texts(nlp, texts, **pipe_options(texts)), strict=True):
+            docs.append(without_tensor(doc))  # detecting while the workers tag the rest
+            found.append(
+                detect_in_doc(
+                    doc,
+                    names,
+                    transcripts[piece.transcript].id,
+                    lists,
+                    settings.ner_labels,
+                    settings.proper_nouns,
+                    settings.durations == "mask",
+                )
+            )
     if settings.propagate:
         found = _propagate(pieces, docs, found, transcripts)
-    return _rewrite(transcripts, pieces, docs, found, pseudonyms, lists)
+    return _rewrite(transcripts, pieces, docs, found, pseudonyms, lists, nlp if tag else None)
 
 
 def _pieces(transcripts: Sequence[Transcript]) -> list[_Piece]:
@@ -856,8 +873,12 @@ def _rewrite(
     found: Sequence[Sequence[Identifier]],
     pseudonyms: Pseudonyms,
     lists: Lists,
+    tagging: Language | None = None,
 ) -> AnonymizationResult:
+    """The anonymised transcripts, key and review; with `tagging`, also the tagged docs of
+    the anonymised turns, made from the original turns' docs."""
     new_texts: dict[tuple[int, int | None, str], str] = {}
+    tagged: dict[tuple[int, int], Doc] = {}  # (transcript, turn) → doc of the new text
     review: list[Replacement] = []
     misses: list[Replacement] = []
     key_rows: dict[tuple[str, str, str], set[str]] = defaultdict(set)
@@ -866,6 +887,8 @@ def _rewrite(
         transcript = transcripts[piece.transcript]
         text = piece.text
         out = []
+        written = 0  # length of the anonymised text so far
+        regions: list[tuple[int, int, int, int]] = []  # replaced: old start, end → new
         position = 0
         previous: Identifier | None = None
         for span in spans:
@@ -881,8 +904,13 @@ def _rewrite(
             )
             replacement = "" if joined else pseudonym
             begin = position if joined else span.start
-            if not joined:
+            if joined:
+                regions[-1] = (regions[-1][0], span.end, regions[-1][2], regions[-1][3])
+            else:
                 out += [gap, pseudonym]
+                written += len(gap)
+                regions.append((span.start, span.end, written, written + len(pseudonym)))
+                written += len(pseudonym)
             position = span.end
             previous = span
             key_rows[(span.text, pseudonym, span.kind)].add(transcript.id)
@@ -902,7 +930,12 @@ def _rewrite(
                 )
             )
         out.append(text[position:])
-        new_texts[(piece.transcript, piece.turn, piece.key)] = "".join(out)
+        new_text = "".join(out)
+        new_texts[(piece.transcript, piece.turn, piece.key)] = new_text
+        if tagging is not None and piece.turn is not None:
+            new_doc = respelled(doc, new_text, regions, tagging) if regions else doc
+            if new_doc is not None:
+                tagged[(piece.transcript, piece.turn)] = new_doc
         for start, end, kind in _possible_misses(doc, spans, lists):
             begin = piece.offset + start if piece.offset >= 0 else -1
             misses.append(
@@ -958,7 +991,14 @@ def _rewrite(
         KeyEntry(original, pseudonym, kind, tuple(sorted(ids)))
         for (original, pseudonym, kind), ids in sorted(key_rows.items(), key=lambda item: item[0])
     ]
-    return AnonymizationResult(anonymised, key, review, misses)
+    turn_docs = None
+    if tagging is not None:
+        turn_docs = TurnDocs()
+        for t_index, transcript in enumerate(anonymised):
+            for turn, offset in zip(transcript.turns, render(transcript)[1], strict=True):
+                if (t_index, turn.index) in tagged:
+                    turn_docs.add(transcript.id, turn.index, offset, tagged[(t_index, turn.index)])
+    return AnonymizationResult(anonymised, key, review, misses, turn_docs)
 
 
 # --- key, leak check ------------------------------------------------------------------
@@ -994,7 +1034,7 @@ def _leak_pattern(original: str, kind: str) -> re.Pattern[str] | None:
     if len(word) < 3 or word.casefold() in KEEP_WORDS or word.upper() == "UNKNOWN":
         return None
     escaped = r"\s+".join(re.escape(part) for part in word.split())
-    roster_name = kind in ("participant", "moderator", "observer")
+    roster_name = kind in ROSTER_KINDS
     if word.islower() and " " not in word and not roster_name:
         # found in lower case only as a variant of a capitalised name ("ildiko" of "Ildiko"),
         # which is checked itself; where the word is an ordinary word it stays
@@ -1011,22 +1051,45 @@ def _leak_pattern(original: str, kind: str) -> re.Pattern[str] | None:
 _WORD = re.compile(r"\w+(?:['’-]\w+)*")
 
 
-def find_leaks(folder: str | Path, key: Iterable[KeyEntry]) -> list[tuple[Path, str]]:
+ROSTER_KINDS = ("participant", "moderator", "observer")
+
+
+def in_authored_text(key: Iterable[KeyEntry], authored: str) -> list[KeyEntry]:
+    """The key's entries, other than the roster's people, that the team's own text (the
+    codebook, which the reports copy) uses as written: a word the detectors took for a name
+    in a transcript ("Pride", "Approach") is not a leak where the codebook says it."""
+    if not authored:
+        return []
+    found = []
+    for entry in key:
+        if entry.kind in ROSTER_KINDS or entry.kind not in LEAK_KINDS:
+            continue
+        pattern = _leak_pattern(entry.original, entry.kind)
+        if pattern is not None and pattern.search(authored):
+            found.append(entry)
+    return found
+
+
+def find_leaks(
+    folder: str | Path, key: Iterable[KeyEntry], authored: str = ""
+) -> list[tuple[Path, str]]:
     """(file, kind) for every output file that still holds an original from the key.
 
     Single words are looked up among the file's words (roster names case-insensitively, other
     single words as written, names that are ordinary words only capitalised inside a
-    sentence); names of several words are searched as phrases.
+    sentence); names of several words are searched as phrases. Originals that `authored`
+    (the codebook's text) uses are not looked for (`in_authored_text`).
     """
     folder = Path(folder)
     key = list(key)
+    excused = set(in_authored_text(key, authored))
     any_case: dict[str, str] = {}
     exact: dict[str, str] = {}
     ordinary: dict[str, str] = {}
     phrases: list[tuple[re.Pattern[str], str, tuple[str, ...]]] = []
     for entry in key:
         word = entry.original.strip()
-        if entry.kind not in LEAK_KINDS or word == entry.pseudonym.strip():
+        if entry.kind not in LEAK_KINDS or word == entry.pseudonym.strip() or entry in excused:
             continue
         pattern = _leak_pattern(word, entry.kind)
         if pattern is None:
@@ -1119,10 +1182,10 @@ def searchable_text(path: Path) -> str:
     return text
 
 
-def check_leaks(folder: str | Path, key: Iterable[KeyEntry]) -> None:
+def check_leaks(folder: str | Path, key: Iterable[KeyEntry], authored: str = "") -> None:
     """Raise `LeakError` (naming the file and kind, never the original) if anything leaked;
-    the files that leak are removed."""
-    leaks = find_leaks(folder, key)
+    the files that leak are removed. `authored` is the codebook's text (`find_leaks`)."""
+    leaks = find_leaks(folder, key, authored)
     if not leaks:
         return
     for path, _kind in leaks:

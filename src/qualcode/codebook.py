@@ -186,6 +186,22 @@ class Codebook:
             "manual_only": sum(c.manual_only for c in self.codes),
         }
 
+    def text(self) -> str:
+        """Every piece of text in the codebook (labels, definitions, examples, rules), one a
+        line: what the reports copy from it."""
+
+        def strings(value: Any) -> Iterator[str]:
+            if isinstance(value, str):
+                yield value
+            elif isinstance(value, dict):
+                for item in value.values():
+                    yield from strings(item)
+            elif isinstance(value, (list, tuple)):
+                for item in value:
+                    yield from strings(item)
+
+        return "\n".join(strings(self.to_dict()))
+
     def to_dict(self) -> dict[str, Any]:
         themes = []
         for theme in self.themes:

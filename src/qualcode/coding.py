@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import re
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .codebook import Code, Codebook, compile_regex
 from .errors import CodebookError, QualcodeError
 from .files import atomic_write_text, csv_text
-from .nlp import load_pipeline, pipe_options, pipe_texts
+from .nlp import TAGGING, TurnDocs, load_pipeline, pipe_options, pipe_texts
 from .segments import Segment, Segments
 
 if TYPE_CHECKING:
@@ -220,6 +221,10 @@ class Codings(Sequence[Coding]):
 # --- the rule coder -------------------------------------------------------------------
 
 
+def _no_verb_lemma(word: str) -> str:
+    return ""
+
+
 @dataclass
 class _CompiledCodebook:
     """Matchers for every rule entry of every code, keyed `<code>|<match|unless>|<kind>|<n>`."""
@@ -229,25 +234,62 @@ class _CompiledCodebook:
     keywords: dict[str, list[tuple[str, tuple[str, ...]]]] = field(default_factory=dict)
     regexes: dict[str, tuple[Any, list[str]]] = field(default_factory=dict)  # regex.Pattern
     labels: dict[str, str] = field(default_factory=dict)  # key → readable rule
+    verb_lemma: Callable[[str], str] = field(default=_no_verb_lemma)
+
+
+def verb_lemmas(nlp: Language) -> Callable[[str], str]:
+    """A function giving the verb lemma of an -ing or -ed word ("listening" → "listen",
+    "worried" → "worry"), or "" when it is none, from the pipeline's lemmatizer tables. The
+    tagger reads such words as nouns or adjectives in one context and as verbs in another
+    ("more listening", "I was worried"); with this, a keyword 'listen' finds them either way."""
+    if "lemmatizer" not in nlp.pipe_names:
+        return _no_verb_lemma
+    lookups = nlp.get_pipe("lemmatizer").lookups
+    try:
+        rules = lookups.get_table("lemma_rules")["verb"]
+        index = set(lookups.get_table("lemma_index")["verb"])
+        exceptions = lookups.get_table("lemma_exc")["verb"]
+    except (KeyError, ValueError):
+        return _no_verb_lemma
+
+    @functools.lru_cache(maxsize=65536)
+    def verb_lemma(word: str) -> str:
+        if not word.endswith(("ing", "ed")):
+            return ""
+        if word in exceptions:
+            return exceptions[word][0]
+        for old, new in rules:
+            if old in ("ing", "ed") and word.endswith(old):
+                candidate = word[: len(word) - len(old)] + new
+                if candidate in index:
+                    return candidate
+        return ""
+
+    return verb_lemma
 
 
 def _key(code_index: int, part: str, kind: str, index: int) -> str:
     return f"{code_index}|{part}|{kind}|{index}"
 
 
-def _token_forms(token: Any) -> tuple[str, str]:
-    return token.lemma_.casefold(), token.lower_
+def _token_forms(token: Any, verb_lemma: Callable[[str], str]) -> tuple[str, str, str]:
+    lemma, lower = token.lemma_.casefold(), token.lower_
+    return lemma, lower, verb_lemma(lower) if lemma == lower else ""
 
 
 def keyword_matches(
-    doc: Doc, keywords: dict[str, list[tuple[str, tuple[str, ...]]]]
+    doc: Doc,
+    keywords: dict[str, list[tuple[str, tuple[str, ...]]]],
+    verb_lemma: Callable[[str], str] | None = None,
 ) -> Iterator[tuple[str, int, int]]:
     """(key, start, end) token spans where a keyword's words occur in order, each compared
-    with the token's lemma and its written form, at most `_MAX_GAP` tokens apart. A look-up
-    per token: the cost does not grow with the number of keywords."""
-    forms = [_token_forms(token) for token in doc]
-    for i, (lemma, lower) in enumerate(forms):
-        for first in {lemma, lower}:
+    with the token's lemma, its written form and the verb lemma of an -ing or -ed word that
+    was not read as a verb, at most `_MAX_GAP` tokens apart. A look-up per token: the cost
+    does not grow with the number of keywords."""
+    verb_lemma = verb_lemma or _no_verb_lemma
+    forms = [_token_forms(token, verb_lemma) for token in doc]
+    for i, three in enumerate(forms):
+        for first in set(three) - {""}:
             for key, words in keywords.get(first, ()):
                 end = _rest_of_keyword(forms, i + 1, words[1:])
                 if end is not None:
@@ -255,7 +297,7 @@ def keyword_matches(
 
 
 def _rest_of_keyword(
-    forms: list[tuple[str, str]], start: int, words: tuple[str, ...]
+    forms: list[tuple[str, str, str]], start: int, words: tuple[str, ...]
 ) -> int | None:
     """The end of a multiword keyword whose later words follow from `start`, or None."""
     position = start
@@ -273,7 +315,9 @@ def compile_codebook(codebook: Codebook, nlp: Language) -> _CompiledCodebook:
     """Build one `Matcher` and one `PhraseMatcher` for all codes, and compile the regexes."""
     from spacy.matcher import Matcher, PhraseMatcher
 
-    compiled = _CompiledCodebook(Matcher(nlp.vocab), PhraseMatcher(nlp.vocab, attr="LOWER"))
+    compiled = _CompiledCodebook(
+        Matcher(nlp.vocab), PhraseMatcher(nlp.vocab, attr="LOWER"), verb_lemma=verb_lemmas(nlp)
+    )
     for code_index, code in enumerate(codebook.codes):
         for part, rules in (("match", code.match), ("unless", code.unless)):
             for kind, index, entry in rules.entries():
@@ -364,7 +408,7 @@ def _code_segment(
         if len(matcher)
         for match_id, start, end in matcher(doc)
     ]
-    matches += keyword_matches(doc, compiled.keywords)
+    matches += keyword_matches(doc, compiled.keywords, compiled.verb_lemma)
     for key, start, end in matches:
         span = doc[start:end]
         hits[key].append((span.start_char, span.end_char, span.text))
@@ -464,7 +508,7 @@ def _shortest_first(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, s
 def _components(nlp: Language, codebook: Codebook) -> list[str]:
     """Components every segment needs; the parser only when patterns use the parse (for
     negation it runs later, on the few segments with a hit of a `negation: skip` code)."""
-    wanted = ["tok2vec", "tagger", "attribute_ruler", "lemmatizer"]
+    wanted = list(TAGGING)
     if any(
         any(
             key in ("DEP", "HEAD")
@@ -489,23 +533,43 @@ def apply_codebook(
     *,
     nlp: Language | None = None,
     model: str | None = None,
+    docs: TurnDocs | None = None,
 ) -> Codings:
     """Code every segment with every code's rules.
 
     A code applies when at least `min_matches` distinct match entries hit (negated hits are
     dropped for `negation: skip`), no `unless` entry hits, and the speaker's role is allowed
     (`speakers`, by default participants only). Each coding's evidence lists every hit.
+    `docs` are the tagged turns from `anonymize(..., tag=True)`: segments are then cut from
+    them instead of going through the pipeline again (unless the codebook's patterns read the
+    parse or entities).
     """
     nlp = nlp or load_pipeline(model)
     compiled = compile_codebook(codebook, nlp)
     codings: list[Coding] = []
-    texts = [segment.text for segment in segments]
     components = _components(nlp, codebook)
-    parse = nlp.get_pipe("parser") if "parser" in nlp.pipe_names else None
+    if docs is not None and not set(components) <= set(TAGGING):
+        docs = None
+    tok2vec = nlp.get_pipe("tok2vec") if "tok2vec" in nlp.pipe_names else None
+    parser = nlp.get_pipe("parser") if "parser" in nlp.pipe_names else None
+
+    def parse(doc: Doc) -> None:
+        if doc.tensor.size == 0 and tok2vec is not None:
+            tok2vec(doc)  # a doc cut from a tagged turn has no tok2vec output
+        parser(doc)
+
+    ready = [
+        docs.segment_doc(s.transcript_id, s.turn, s.start, s.end) if docs else None
+        for s in segments
+    ]
+    texts = [segment.text for segment, doc in zip(segments, ready, strict=True) if doc is None]
     with nlp.select_pipes(enable=components):
-        docs = pipe_texts(nlp, texts, **pipe_options(texts))
-        for segment, doc in zip(segments, docs, strict=True):
-            codings.extend(_code_segment(doc, segment, codebook, compiled, parse))
+        tagged = pipe_texts(nlp, texts, **pipe_options(texts))
+        for segment, doc in zip(segments, ready, strict=True):
+            doc = doc if doc is not None else next(tagged)
+            codings.extend(
+                _code_segment(doc, segment, codebook, compiled, parse if parser else None)
+            )
     return Codings(codings, segments, codebook)
 
 

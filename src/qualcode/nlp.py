@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import itertools
+import multiprocessing
 import os
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import ModelNotFoundError
@@ -122,7 +124,8 @@ def pipe_texts(
     """`nlp.pipe(texts, **options)` for texts of any length: a text longer than `chunk`
     characters is cut (at a sentence end or a space) into pieces processed apart and joined
     again with `Doc.from_docs`, so that a turn longer than `nlp.max_length` neither fails nor
-    takes gigabytes, and character offsets stay those of the whole text."""
+    takes gigabytes, and character offsets stay those of the whole text. With `n_process`
+    above 1 the work goes to `pipe_in_processes`."""
     from spacy.tokens import Doc
 
     texts = list(texts)
@@ -134,10 +137,10 @@ def pipe_texts(
         for start, end in itertools.pairwise(bounds):
             pieces.append(text[start:end])
             owners.append(index)
+    docs = _pipe(nlp, pieces, **options)
     if len(texts) == len(pieces):
-        yield from nlp.pipe(texts, **options)
+        yield from docs
         return
-    docs = nlp.pipe(pieces, **options)
     current: list[Doc] = []
     for index, owner in enumerate(owners):
         current.append(next(docs))
@@ -147,3 +150,148 @@ def pipe_texts(
             else:
                 yield Doc.from_docs(current, ensure_whitespace=False)
             current = []
+
+
+def _pipe(nlp: Language, texts: list[str], **options: Any) -> Iterator[Doc]:
+    n_process = options.pop("n_process", 1)
+    if n_process > 1 and "fork" in multiprocessing.get_all_start_methods():
+        return pipe_in_processes(nlp, texts, n_process, options.pop("batch_size", 64))
+    return nlp.pipe(texts, n_process=n_process, **options)
+
+
+_worker_pipeline: Language | None = None  # the pipeline a forked worker inherits
+
+
+def _annotate_batch(texts: list[str]) -> bytes:
+    """In a worker: the docs of a batch of texts, as one `DocBin`."""
+    from spacy.tokens import DocBin
+
+    assert _worker_pipeline is not None
+    docs = DocBin(store_user_data=False)
+    for doc in _worker_pipeline.pipe(texts, batch_size=len(texts)):
+        docs.add(doc)
+    return docs.to_bytes()
+
+
+def pipe_in_processes(
+    nlp: Language, texts: list[str], n_process: int, batch_size: int
+) -> Iterator[Doc]:
+    """`nlp.pipe` over `texts` in `n_process` forked workers that inherit the pipeline with its
+    enabled components, in order. Unlike `nlp.pipe(n_process=…)`, which serialises every doc
+    on its own (with its 96 floats a token of `tok2vec` output, and a look-up of srsly's
+    hooks in every installed package's entry points each time), a worker sends each batch
+    back as one `DocBin` of the annotations, so the main process has little to do."""
+    from spacy.tokens import DocBin
+
+    global _worker_pipeline
+    _worker_pipeline = nlp
+    batches = [texts[i : i + batch_size] for i in range(0, len(texts), batch_size)]
+    context = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(n_process, mp_context=context) as pool:
+        for data in pool.map(_annotate_batch, batches):
+            yield from DocBin().from_bytes(data).get_docs(nlp.vocab)
+
+
+TAGGING = ("tok2vec", "tagger", "attribute_ruler", "lemmatizer")  # what the coder reads
+
+
+def without_tensor(doc: Doc) -> Doc:
+    """The doc without `tok2vec`'s output (96 floats a token), which nothing downstream reads:
+    kept, it would make a whole project's docs take gigabytes."""
+    import numpy
+
+    doc.tensor = numpy.empty((0,), dtype="float32")
+    return doc
+
+
+_BRACKET_TAGS = {"(": "-LRB-", "[": "-LRB-", "{": "-LRB-", ")": "-RRB-", "]": "-RRB-", "}": "-RRB-"}
+
+
+def _new_token_tags(text: str, is_punct: bool, is_digit: bool) -> tuple[str, str]:
+    """Tag and part of speech of a token of a pseudonym (`[`, `Tutor`, `A`, `]`, `P03`)."""
+    if is_punct:
+        return _BRACKET_TAGS.get(text, "NFP"), "PUNCT"
+    return ("CD", "NUM") if is_digit else ("NNP", "PROPN")
+
+
+def respelled(
+    doc: Doc, text: str, regions: Sequence[tuple[int, int, int, int]], nlp: Language
+) -> Doc | None:
+    """The tagged doc of `text`, which is `doc.text` with each region `(start, end)` of
+    `doc.text` replaced by `(new_start, new_end)` of `text`: tokens outside the regions keep
+    their tags and lemmas; the replacements (pseudonyms) are tokenised and tagged as proper
+    nouns. None when the result does not spell `text` (then the caller tags it anew)."""
+    from spacy.tokens import Doc
+
+    words: list[str] = []
+    spaces: list[bool] = []
+    tags: list[str] = []
+    pos: list[str] = []
+    lemmas: list[str] = []
+    covered = 0  # how much of `text` the tokens so far spell
+
+    def fill(upto: int) -> None:
+        for token in nlp.tokenizer(text[covered:upto]):
+            words.append(token.text)
+            spaces.append(bool(token.whitespace_))
+            tag, upos = _new_token_tags(token.text, token.is_punct, token.is_digit)
+            tags.append("_SP" if token.is_space else tag)
+            pos.append("SPACE" if token.is_space else upos)
+            lemmas.append(token.text)
+
+    shift, region = 0, 0
+    for token in doc:
+        start, end = token.idx, token.idx + len(token)
+        while region < len(regions) and regions[region][1] <= start:
+            shift = regions[region][3] - regions[region][1]
+            region += 1
+        if region < len(regions) and regions[region][0] < end:
+            continue  # inside a replaced region
+        if start + shift > covered:
+            fill(start + shift)
+        words.append(token.text)
+        spaces.append(bool(token.whitespace_))
+        tags.append(token.tag_)
+        pos.append(token.pos_)
+        lemmas.append(token.lemma_)
+        covered = start + shift + len(token.text_with_ws)
+    if covered < len(text):
+        fill(len(text))
+    try:
+        new = Doc(
+            doc.vocab,
+            words=words,
+            spaces=spaces,
+            tags=tags,
+            pos=pos if all(pos) else None,
+            lemmas=lemmas,
+        )
+    except ValueError:
+        return None
+    return new if new.text == text else None
+
+
+@dataclass
+class TurnDocs:
+    """Tagged and lemmatised docs of the turns of anonymised transcripts, made by the same
+    pass of the pipeline that found the identifiers (`anonymize(..., tag=True)`), so that
+    coding need not run the pipeline over the text a second time."""
+
+    docs: dict[tuple[str, int], tuple[int, Doc]] = field(default_factory=dict)
+
+    def add(self, transcript_id: str, turn: int, offset: int, doc: Doc) -> None:
+        """`doc` spells turn `turn` of the transcript, which starts at `offset` of its text."""
+        self.docs[(transcript_id, turn)] = (offset, doc)
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def segment_doc(self, transcript_id: str, turn: int, start: int, end: int) -> Doc | None:
+        """The doc of characters `start:end` of a transcript's text within one turn, or None
+        when the turn is unknown or the span does not fall on token boundaries."""
+        entry = self.docs.get((transcript_id, turn))
+        if entry is None:
+            return None
+        offset, doc = entry
+        span = doc.char_span(start - offset, end - offset)
+        return None if span is None else span.as_doc()

@@ -16,7 +16,14 @@ from typing import Any
 
 from . import __version__
 from .agreement import Agreement, ManyCoders, agreement, agreement_among, consensus
-from .anonymize import AnonymizeSettings, anonymize, check_leaks, read_key
+from .anonymize import (
+    AnonymizeSettings,
+    KeyEntry,
+    anonymize,
+    check_leaks,
+    in_authored_text,
+    read_key,
+)
 from .codebook import Codebook, load_codebook, write_codebook
 from .coding import Codings, apply_codebook, read_codings, write_codings
 from .config import RunConfig
@@ -392,12 +399,18 @@ def run(config: RunConfig, on_stage: Stage = _quiet, *, force: bool = False) -> 
                 anonymize_settings,
                 key=config.private_folder / "key.csv",
                 model=config.model,
+                tag=True,
             ),
         )
         transcripts = anonymised.transcripts
     attributes = speaker_attributes(original, transcripts, roster)
     segments = timed("segment", lambda: segment(transcripts, unit, model=config.model))
-    codings = timed("code", lambda: apply_codebook(segments, codebook, model=config.model))
+    tagged = anonymised.docs if anonymised is not None else None
+    codings = timed(
+        "code", lambda: apply_codebook(segments, codebook, model=config.model, docs=tagged)
+    )
+    if anonymised is not None:
+        anonymised.docs = tagged = None  # the docs are large and no longer needed
     warn_unmatched(codings, codebook)
     human = [load_codings(path, segments, codebook) for path in config.human_codings]
     agreements = timed("agreement", lambda: compare_coders(codings, human))
@@ -453,10 +466,27 @@ def run(config: RunConfig, on_stage: Stage = _quiet, *, force: bool = False) -> 
         record_outputs(info, stage)
         written.append(write_run_json(info, stage))
         if anonymised is not None:
-            check_leaks(stage, anonymised.key)  # before the key: a leaking run changes nothing
+            warn_authored(anonymised.key, codebook)
+            # before the key: a leaking run changes nothing
+            check_leaks(stage, anonymised.key, codebook.text())
             anonymised.write_private(config.private_folder)
     written = _moved(written, stage, config.out)
     return RunResult(config.out, transcripts, segments, codings, themes, written, timings, info)
+
+
+def warn_authored(key: list[KeyEntry], codebook: Codebook) -> None:
+    """One warning when the codebook uses words that were masked as names in the transcripts
+    (they stay in the reports' codebook text; the leak check lets them be), by pseudonym."""
+    found = in_authored_text(key, codebook.text())
+    if not found:
+        return
+    tags = ", ".join(sorted({e.pseudonym for e in found})[:8])
+    more = f" and {len(found) - 8} more" if len(found) > 8 else ""
+    warn(
+        f"{len(found)} word{'s' if len(found) > 1 else ''} of the codebook were masked as "
+        f"names in the transcripts ({tags}{more}); the reports keep them where the codebook "
+        "uses them — check those rows of review.csv in the private folder"
+    )
 
 
 def warn_unmatched(codings: Codings, codebook: Codebook) -> None:
@@ -840,5 +870,7 @@ def rerender(
         written.append(write_report(themes, out / "themes.json"))
     key = Path(private or out.parent / "private") / "key.csv"
     if key.is_file():
-        check_leaks(out, read_key(key))
+        codebook = out / "codebook.yaml"
+        authored = load_codebook(codebook).text() if codebook.is_file() else ""
+        check_leaks(out, read_key(key), authored)
     return written

@@ -1,0 +1,95 @@
+"""One pass of the pipeline: worker processes, docs respelled after anonymisation, segment docs."""
+
+from __future__ import annotations
+
+import qualcode as qc
+from qualcode.anonymize import anonymize
+from qualcode.coding import apply_codebook
+from qualcode.nlp import TAGGING, pipe_in_processes, pipe_texts, respelled
+
+from .conftest import SAMPLE
+
+TEXTS = [
+    "Anna told me that she was listening more.",
+    "We met Dr Kovács at the Semmelweis clinic on 3 May 2022.",
+    "I sorted it out.\nThen the matching felt random.",
+    "",
+]
+
+
+def annotations(doc) -> list[tuple[str, str, str, str, str]]:
+    return [(t.text_with_ws, t.tag_, t.pos_, t.lemma_, t.ent_type_) for t in doc]
+
+
+def test_worker_processes_give_the_docs_spacy_gives(nlp) -> None:
+    components = [c for c in nlp.pipe_names if c in (*TAGGING, "ner")]
+    with nlp.select_pipes(enable=components):
+        expected = [annotations(doc) for doc in nlp.pipe(TEXTS * 3)]
+        mine = [annotations(doc) for doc in pipe_in_processes(nlp, TEXTS * 3, 2, batch_size=4)]
+        through = [
+            annotations(doc) for doc in pipe_texts(nlp, TEXTS * 3, n_process=2, batch_size=5)
+        ]
+    assert mine == expected
+    assert through == expected
+
+
+def test_respelled_keeps_tags_outside_the_replacements(nlp) -> None:
+    # BEFORE: "Anna told me that she was listening more."
+    # AFTER:  "[Person A] told me that she was listening more."
+    doc = nlp(TEXTS[0])
+    text = "[Person A] told me that she was listening more."
+    new = respelled(doc, text, [(0, 4, 0, 10)], nlp)
+    assert new is not None and new.text == text
+    assert [t.text for t in new[:4]] == ["[", "Person", "A", "]"]
+    assert [t.tag_ for t in new[:4]] == ["-LRB-", "NNP", "NNP", "-RRB-"]
+    assert annotations(new)[4:] == annotations(doc)[1:]
+
+
+def test_respelled_joins_and_shortens(nlp) -> None:
+    # BEFORE: "We met Dr Kovács at the Semmelweis clinic on 3 May 2022."
+    # AFTER:  "We met Dr P03 at the [Hospital 1] on [May 2022]."
+    doc = nlp(TEXTS[1])
+    original = TEXTS[1]
+    text = "We met Dr P03 at the [Hospital 1] on [May 2022]."
+    regions = []
+    shift = 0
+    for old, new in (
+        ("Kovács", "P03"),
+        ("Semmelweis clinic", "[Hospital 1]"),
+        ("3 May 2022", "[May 2022]"),
+    ):
+        start = original.index(old)
+        regions.append((start, start + len(old), start + shift, start + shift + len(new)))
+        shift += len(new) - len(old)
+    result = respelled(doc, text, regions, nlp)
+    assert result is not None and result.text == text
+    assert [t.lemma_ for t in result[:3]] == [t.lemma_ for t in doc[:3]]
+
+
+def test_one_pass_codes_as_two_passes(nlp) -> None:
+    """The tagged turns of the anonymiser give the coder the same codings as tagging the
+    anonymised segments anew."""
+    transcripts = qc.read_transcripts(SAMPLE)
+    result = anonymize(transcripts, SAMPLE / "participants.csv", nlp=nlp, tag=True)
+    assert result.docs is not None and len(result.docs) == sum(len(t.turns) for t in transcripts)
+    for transcript in result.transcripts[:1]:
+        for turn in transcript.turns:
+            offset, doc = result.docs.docs[(transcript.id, turn.index)]
+            assert doc.text == turn.text
+            assert transcript.text[offset : offset + len(turn.text)] == turn.text
+    segments = qc.segment(result.transcripts, nlp=nlp)
+    book = qc.load_codebook(SAMPLE.parent / "codebooks" / "near_peer_mentoring.yaml")
+    one = apply_codebook(segments, book, nlp=nlp, docs=result.docs)
+    two = apply_codebook(segments, book, nlp=nlp)
+    assert len(one) > 200
+    assert [c.to_dict() for c in one] == [c.to_dict() for c in two]
+
+
+def test_segment_docs_fall_back_when_the_turn_is_unknown(nlp) -> None:
+    transcript = qc.Transcript("t", (qc.Turn(0, "Anna", "I sorted it out.", "participant"),))
+    result = anonymize([transcript], nlp=nlp, tag=True)
+    assert result.docs is not None
+    segment = qc.segment(result.transcripts, nlp=nlp)[0]
+    doc = result.docs.segment_doc(segment.transcript_id, segment.turn, segment.start, segment.end)
+    assert doc is not None and doc.text == "I sorted it out."
+    assert result.docs.segment_doc("other", 0, 0, 3) is None
