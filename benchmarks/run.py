@@ -5,11 +5,13 @@
 
 Measures on this machine, each figure in its own process (so peak memory is that job's):
 1. bare spaCy over the corpus's turns: `tok2vec` + `ner` on two processes (the floor every
-   anonymiser pays) and the full pipeline on two processes;
+   anonymiser pays), the full pipeline on two processes, and the components of qualcode's
+   one pass (`tok2vec`, tagger, lemmatizer, `ner`) in qualcode's two workers;
 2. `qualcode run` end to end (anonymisation, a 30-code codebook, every report) on 10%, 50% and
    100% of the QMSum meetings, with the seconds and words per second of each stage from
    `run.json`, and the sample study as the README's first command runs it;
-3. the rule coder with a 10-code and a 500-code codebook (generated from the sample's);
+3. the rule coder with a 10-code and a 500-code codebook (generated from the sample's), from
+   the one pass's docs and again tagging every segment anew, with whether the codings agree;
 4. Presidio (analyzer + anonymizer, same spaCy pipeline) on the same turns.
 The meetings are rendered to the `Speaker: text` layout and read through qualcode's reader.
 """
@@ -47,27 +49,41 @@ def _turn_texts(folder: Path) -> tuple[list[str], int]:
 # --- children: one measurement each, printed as JSON ---------------------------------
 
 
+SPACY_JOBS = {
+    "floor": "spaCy tok2vec + ner, nlp.pipe on two processes (the floor)",
+    "full": "spaCy full pipeline, nlp.pipe on two processes",
+    "one-pass": "qualcode's one pass: tok2vec + tagger + lemmatizer + ner, two workers",
+}
+
+
 def child_spacy(folder: Path, components: str) -> dict:
-    """`nlp.pipe` over every turn on two processes with the given components."""
+    """spaCy over every turn on two processes: `nlp.pipe` with `tok2vec` + `ner` (the floor)
+    or every component, or the components of qualcode's one pass in qualcode's workers."""
     import qualcode as qc
-    from qualcode.nlp import pipe_options
+    from qualcode.nlp import TAGGING, pipe_options, pipe_texts
 
     texts, words = _turn_texts(folder)
     nlp = qc.load_pipeline()
-    enable = (
-        [c for c in ("tok2vec", "ner") if c in nlp.pipe_names]
-        if components == "floor"
-        else [c for c in nlp.pipe_names if c != "senter"]
-    )
+    wanted = {
+        "floor": ("tok2vec", "ner"),
+        "full": tuple(c for c in nlp.pipe_names if c != "senter"),
+        "one-pass": (*TAGGING, "ner"),
+    }[components]
+    enable = [c for c in nlp.pipe_names if c in wanted]
     options = pipe_options(texts)
     options["n_process"] = 2
     clock = time.perf_counter()
     with nlp.select_pipes(enable=enable):
-        for _ in nlp.pipe(texts, **options):
+        docs = (
+            pipe_texts(nlp, texts, **options)
+            if components == "one-pass"
+            else nlp.pipe(texts, **options)
+        )
+        for _ in docs:
             pass
     seconds = time.perf_counter() - clock
     return {
-        "job": f"spaCy {'tok2vec + ner' if components == 'floor' else 'full pipeline'}",
+        "job": SPACY_JOBS[components],
         "words": words,
         "seconds": round(seconds, 1),
         "words_per_s": round(words / seconds),
@@ -114,24 +130,35 @@ def child_presidio(folder: Path) -> dict:
 
 
 def child_coder(folder: Path, size: int) -> dict:
-    """The rule coder alone over the segments of the corpus, with `size` codes."""
+    """The rule coder with `size` codes over the corpus's anonymised segments, as `qualcode
+    run` codes them (from the docs of the anonymiser's one pass), and again tagging every
+    segment anew: the seconds of both and whether they give the same codings."""
     from coding import scaled
 
     import qualcode as qc
 
     transcripts = qc.read_transcripts([folder])
     words = sum(t.word_count for t in transcripts)
-    segments = qc.segment(transcripts)
+    anonymised = qc.anonymize(transcripts, tag=True)
+    segments = qc.segment(anonymised.transcripts)
     book = scaled(qc.load_codebook(ROOT / "codebooks" / "near_peer_mentoring.yaml"), size)
     clock = time.perf_counter()
-    codings = qc.apply_codebook(segments, book)
+    codings = qc.apply_codebook(segments, book, docs=anonymised.docs)
     seconds = time.perf_counter() - clock
+    clock = time.perf_counter()
+    again = qc.apply_codebook(segments, book)
+    seconds_again = time.perf_counter() - clock
+    one = [c.to_dict() for c in codings]
+    two = [c.to_dict() for c in again]
     return {
         "job": f"rule coder, {size} codes",
         "words": words,
         "codings": len(codings),
         "seconds": round(seconds, 1),
         "words_per_s": round(words / seconds),
+        "tagging_anew_seconds": round(seconds_again, 1),
+        "same_codings": one == two,
+        "codings_differing": len({str(c) for c in one} ^ {str(c) for c in two}),
         "peak_mib": round(_peak_mib()),
     }
 
@@ -278,7 +305,7 @@ def main() -> None:
                 folder = work / f"qmsum_{fraction}"
                 render(args.corpus, folder, fraction)
                 label = f"QMSum {fraction:.0%}"
-                jobs = [("spacy", folder, "floor")]
+                jobs = [("spacy", folder, "floor"), ("spacy", folder, "one-pass")]
                 if fraction == max(fractions) and not args.skip_full:
                     jobs.append(("spacy", folder, "full"))
                 for job in jobs:

@@ -172,16 +172,23 @@ def test_breakdown_by_participant_attributes(report: qc.ThemeReport) -> None:
     assert data["Self-confidence"] == dict(gender.loc["Self-confidence"])
 
 
-def test_figures_stay_printable_for_many_groups() -> None:
+@pytest.mark.parametrize(("prefix", "one_subtheme"), [("g", False), ("Committee_Meeting_", True)])
+def test_figures_stay_printable_for_many_groups(prefix: str, one_subtheme: bool) -> None:
+    import dataclasses
     import warnings
 
     from qualcode import figures
 
     codebook = qc.load_codebook(Path(__file__).parents[1] / "codebooks/near_peer_mentoring.yaml")
+    if one_subtheme:  # a short heatmap under long, turned group names
+        theme = codebook.themes[0]
+        theme = dataclasses.replace(theme, subthemes=theme.subthemes[:1], codes=())
+        codebook = dataclasses.replace(codebook, themes=(theme,))
     code = codebook.codes[0]
     segments, items = [], []
-    for group in range(120):
-        sid, tid = f"g{group}:0:0", f"g{group}"
+    for group in range(232 if one_subtheme else 120):
+        tid = f"{prefix}{group:04d}"
+        sid = f"{tid}:0:0"
         segments.append(qc.Segment(sid, tid, tid, "P1", "participant", 0, 0, 1, "x"))
         items.append(qc.Coding(sid, tid, "P1", code.id, code.subtheme_id, code.theme_id))
     report = qc.build_themes(qc.Codings(items, qc.Segments(segments), codebook), codebook)

@@ -78,7 +78,11 @@ def prevalence(report: ThemeReport) -> Figure:
         for sub in subthemes
     ]
     many = len(groups) > MAX_LABELLED_GROUPS  # a large project: colours only, fewer labels
-    figure = _figure(min(1.6 + 0.9 * len(groups), MAX_WIDTH), 0.9 + 0.32 * len(subthemes))
+    longest = max((len(g) for g in groups), default=0)
+    label_room = longest * (6 if many else 10 * 0.5) * 0.6 / 72  # inches under the axes
+    figure = _figure(
+        min(1.6 + 0.9 * len(groups), MAX_WIDTH), max(2.0, 0.9 + 0.32 * len(subthemes) + label_room)
+    )
     axes = figure.add_subplot()
     image = axes.imshow(
         values, cmap="Blues", vmin=0, vmax=1, aspect="auto", interpolation="nearest"
