@@ -74,7 +74,7 @@ def test_one_pass_codes_as_two_passes(nlp) -> None:
     assert result.docs is not None and len(result.docs) == sum(len(t.turns) for t in transcripts)
     for transcript in result.transcripts[:1]:
         for turn in transcript.turns:
-            offset, doc = result.docs.docs[(transcript.id, turn.index)]
+            offset, doc = result.docs.turn_doc(transcript.id, turn.index)
             assert doc.text == turn.text
             assert transcript.text[offset : offset + len(turn.text)] == turn.text
     segments = qc.segment(result.transcripts, nlp=nlp)

@@ -995,9 +995,14 @@ def _rewrite(
     if tagging is not None:
         turn_docs = TurnDocs()
         for t_index, transcript in enumerate(anonymised):
-            for turn, offset in zip(transcript.turns, render(transcript)[1], strict=True):
-                if (t_index, turn.index) in tagged:
-                    turn_docs.add(transcript.id, turn.index, offset, tagged[(t_index, turn.index)])
+            turn_docs.add_transcript(
+                transcript.id,
+                [
+                    (turn.index, offset, tagged.pop((t_index, turn.index)))
+                    for turn, offset in zip(transcript.turns, render(transcript)[1], strict=True)
+                    if (t_index, turn.index) in tagged
+                ],
+            )
     return AnonymizationResult(anonymised, key, review, misses, turn_docs)
 
 

@@ -546,7 +546,6 @@ def apply_codebook(
     """
     nlp = nlp or load_pipeline(model)
     compiled = compile_codebook(codebook, nlp)
-    codings: list[Coding] = []
     components = _components(nlp, codebook)
     if docs is not None and not set(components) <= set(TAGGING):
         docs = None
@@ -558,18 +557,27 @@ def apply_codebook(
             tok2vec(doc)  # a doc cut from a tagged turn has no tok2vec output
         parser(doc)
 
-    ready = [
-        docs.segment_doc(s.transcript_id, s.turn, s.start, s.end) if docs else None
-        for s in segments
-    ]
-    texts = [segment.text for segment, doc in zip(segments, ready, strict=True) if doc is None]
+    def code(doc: Doc, segment: Segment) -> list[Coding]:
+        return list(_code_segment(doc, segment, codebook, compiled, parse if parser else None))
+
+    by_segment: list[list[Coding]] = [[] for _ in segments]
+    missing: list[int] = []  # segments to tag here: all of them without `docs`
+    for index, segment in enumerate(segments):
+        doc = (
+            docs.segment_doc(segment.transcript_id, segment.turn, segment.start, segment.end)
+            if docs is not None
+            else None
+        )
+        if doc is None:
+            missing.append(index)
+        else:
+            by_segment[index] = code(doc, segment)
+    texts = [segments[index].text for index in missing]
     with nlp.select_pipes(enable=components):
         tagged = pipe_texts(nlp, texts, **pipe_options(texts))
-        for segment, doc in zip(segments, ready, strict=True):
-            doc = doc if doc is not None else next(tagged)
-            codings.extend(
-                _code_segment(doc, segment, codebook, compiled, parse if parser else None)
-            )
+        for index, doc in zip(missing, tagged, strict=True):
+            by_segment[index] = code(doc, segments[index])
+    codings = [coding for found in by_segment for coding in found]
     return Codings(codings, segments, codebook)
 
 

@@ -9,7 +9,7 @@ import multiprocessing
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import ModelNotFoundError
@@ -271,25 +271,54 @@ def respelled(
     return new if new.text == text else None
 
 
-@dataclass
+_KEPT_ATTRS = ["ORTH", "TAG", "POS", "LEMMA", "MORPH"]  # what a codebook's rules may read
+
+
 class TurnDocs:
     """Tagged and lemmatised docs of the turns of anonymised transcripts, made by the same
     pass of the pipeline that found the identifiers (`anonymize(..., tag=True)`), so that
-    coding need not run the pipeline over the text a second time."""
+    coding need not run the pipeline over the text a second time. Each transcript's docs are
+    kept packed (a compressed `DocBin`) and unpacked while its segments are coded, so a large
+    project holds one transcript's docs at a time."""
 
-    docs: dict[tuple[str, int], tuple[int, Doc]] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self._packed: dict[str, tuple[bytes, list[tuple[int, int]]]] = {}
+        self._vocab: Any = None
+        self._open_id: str | None = None
+        self._open: dict[int, tuple[int, Doc]] = {}
 
-    def add(self, transcript_id: str, turn: int, offset: int, doc: Doc) -> None:
-        """`doc` spells turn `turn` of the transcript, which starts at `offset` of its text."""
-        self.docs[(transcript_id, turn)] = (offset, doc)
+    def add_transcript(self, transcript_id: str, turns: Sequence[tuple[int, int, Doc]]) -> None:
+        """The docs of a transcript's turns: (turn index, offset of the turn in the
+        transcript's text, doc spelling the turn's text)."""
+        from spacy.tokens import DocBin
+
+        packed = DocBin(attrs=_KEPT_ATTRS, store_user_data=False)
+        for _turn, _offset, doc in turns:
+            packed.add(doc)
+            self._vocab = doc.vocab
+        self._packed[transcript_id] = (packed.to_bytes(), [(t, o) for t, o, _ in turns])
+        if self._open_id == transcript_id:
+            self._open_id = None
 
     def __len__(self) -> int:
-        return len(self.docs)
+        return sum(len(turns) for _, turns in self._packed.values())
+
+    def turn_doc(self, transcript_id: str, turn: int) -> tuple[int, Doc] | None:
+        """(offset, doc) of a turn, or None when it is unknown."""
+        from spacy.tokens import DocBin
+
+        if transcript_id != self._open_id:
+            self._open_id, self._open = transcript_id, {}
+            if transcript_id in self._packed:
+                data, turns = self._packed[transcript_id]
+                docs = DocBin().from_bytes(data).get_docs(self._vocab)
+                self._open = {t: (o, doc) for (t, o), doc in zip(turns, docs, strict=True)}
+        return self._open.get(turn)
 
     def segment_doc(self, transcript_id: str, turn: int, start: int, end: int) -> Doc | None:
         """The doc of characters `start:end` of a transcript's text within one turn, or None
         when the turn is unknown or the span does not fall on token boundaries."""
-        entry = self.docs.get((transcript_id, turn))
+        entry = self.turn_doc(transcript_id, turn)
         if entry is None:
             return None
         offset, doc = entry
