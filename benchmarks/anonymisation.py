@@ -53,12 +53,12 @@ RUNS = (
     ("qualcode", "labelled", "roster"),
     ("qualcode", "labelled", "roster, dates=mask"),
     ("qualcode", "labelled", "no roster"),
-    ("qualcode", "labelled", "roster, dates=mask, durations=mask, groups, amounts"),
+    ("qualcode", "labelled", "roster, preset=sharing"),
     ("presidio", "labelled", "default"),
     ("qualcode", "tab", "default"),
     ("qualcode", "tab", "dates=mask"),
     ("qualcode", "tab", "dates=mask, groups, amounts"),
-    ("qualcode", "tab", "dates=mask, durations=mask, groups, amounts"),
+    ("qualcode", "tab", "preset=sharing"),
     ("presidio", "tab", "default"),
 )
 Spans = dict[str, list[tuple[int, int]]]
@@ -87,6 +87,8 @@ def run_qualcode(
         ner_labels=labels,
         durations="mask" if "durations=mask" in variant else "keep",
     )
+    if "preset=sharing" in variant:  # what `anonymize: {preset: sharing}` gives
+        settings = AnonymizeSettings.from_dict({"preset": "sharing"})
     texts = {doc.doc_id: doc.text for doc in docs}
     spans: Spans = {}
     if corpus == "labelled":

@@ -357,3 +357,18 @@ def test_leak_check_lets_the_codebook_use_a_word_taken_for_a_name(tmp_path: Path
     (tmp_path / "report.md").write_text("Pride, said Kristóf.", encoding="utf-8")
     with pytest.raises(LeakError, match="participant"):
         check_leaks(tmp_path, key, codebook)
+
+
+def test_sharing_preset_masks_what_court_texts_need(nlp) -> None:
+    sharing = AnonymizeSettings.from_dict({"preset": "sharing"})
+    assert (sharing.dates, sharing.durations) == ("mask", "mask")
+    assert {"NORP", "MONEY", "QUANTITY"} <= set(sharing.ner_labels)
+    assert AnonymizeSettings.from_dict({"preset": "sharing", "dates": "year"}).dates == "year"
+    with pytest.raises(qc.QualcodeError, match="preset"):
+        AnonymizeSettings.from_dict({"preset": "paranoid"})
+    # BEFORE: "A Turkish national, he stayed three years and paid EUR 4,000 on 3 May 2021."
+    # AFTER:  "A [Group 1] national, he stayed [duration] and paid [amount] on [date]."
+    text = "A Turkish national, he stayed three years and paid EUR 4,000 on 3 May 2021."
+    assert one_transcript(nlp, text, preset="sharing") == [
+        "A [Group 1] national, he stayed [duration] and paid [amount] on [date]."
+    ]

@@ -82,6 +82,19 @@ _MONTH_NAMES = (
 ).split()
 
 
+PRESETS: dict[str, dict[str, Any]] = {
+    # for the analysis: dates kept to the month, durations, sums and nationalities visible
+    "analysis": {},
+    # for transcripts deposited or shared beyond the team: every date, duration, sum,
+    # quantity and nationality masked too (what de-identifying court judgments asks for)
+    "sharing": {
+        "dates": "mask",
+        "durations": "mask",
+        "ner_labels": ["PERSON", "GPE", "LOC", "FAC", "ORG", "DATE", "NORP", "MONEY", "QUANTITY"],
+    },
+}
+
+
 class LeakError(QualcodeError):
     """An original identifier is still in the output."""
 
@@ -100,7 +113,15 @@ class AnonymizeSettings:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> AnonymizeSettings:
+        """Settings from `qualcode.yaml`'s `anonymize:` section; `preset: sharing` starts from
+        `SHARING` (for transcripts shared beyond the team), and keys given override it."""
         data = dict(data or {})
+        preset = str(data.pop("preset", "analysis"))
+        if preset not in PRESETS:
+            raise QualcodeError(
+                f"unknown anonymisation preset '{preset}'", fix=f"use one of: {', '.join(PRESETS)}"
+            )
+        data = {**PRESETS[preset], **data}
         mask = data.get("mask") or {}
         if isinstance(mask, list):
             mask = dict.fromkeys(mask, "organisation")
