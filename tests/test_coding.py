@@ -135,3 +135,24 @@ def test_verb_lemmas(nlp) -> None:
         "",
         "",
     ]
+
+
+def _code_one(transcript: Transcript) -> qc.Codings:
+    book = load_codebook(Path(__file__).parents[1] / "codebooks" / "near_peer_mentoring.yaml")
+    return apply_codebook(qc.segment([transcript]), book)
+
+
+def test_transcripts_coded_apart_roll_up_as_one_project(sample_transcripts, nlp) -> None:
+    """The recipe of docs/scaling.md: code each transcript on its own (here in two worker
+    processes), combine, roll up: the themes of coding the project at once."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    book = load_codebook(Path(__file__).parents[1] / "codebooks" / "near_peer_mentoring.yaml")
+    whole = apply_codebook(qc.segment(sample_transcripts, nlp=nlp), book, nlp=nlp)
+    with ProcessPoolExecutor(2) as pool:
+        parts = list(pool.map(_code_one, sample_transcripts))
+    combined = qc.Codings.combine(parts)
+    assert combined == whole and combined.segments == whole.segments
+    assert qc.build_themes(combined, book).to_dict() == qc.build_themes(whole, book).to_dict()
+    with pytest.raises(qc.QualcodeError, match="two parts"):
+        qc.Codings.combine([parts[0], parts[0]])

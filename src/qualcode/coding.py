@@ -190,6 +190,28 @@ class Codings(Sequence[Coding]):
     def for_code(self, code_id: str) -> list[Coding]:
         return [c for c in self.items if c.code_id == code_id]
 
+    @classmethod
+    def combine(cls, parts: Iterable[Codings]) -> Codings:
+        """One project's codings from the codings of its parts (transcripts coded apart, on
+        other processes or machines), in the order given; `build_themes` of the result is the
+        roll-up of the whole project."""
+        parts = list(parts)
+        units = {part.segments.unit for part in parts}
+        if len(units) > 1:
+            raise QualcodeError(
+                f"the parts were cut into different units ({', '.join(sorted(units))})",
+                fix="segment every transcript with the same unit",
+            )
+        segments = Segments(
+            (s for part in parts for s in part.segments), units.pop() if units else "sentence"
+        )
+        if len(segments.items) != len({s.id for s in segments.items}):
+            raise QualcodeError(
+                "a segment id occurs in two parts", fix="give each transcript to one part only"
+            )
+        codebook = next((part.codebook for part in parts if part.codebook is not None), None)
+        return cls((c for part in parts for c in part.items), segments, codebook)
+
     def rows(self) -> list[tuple[Any, ...]]:
         return [
             (
