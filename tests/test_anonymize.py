@@ -372,3 +372,23 @@ def test_sharing_preset_masks_what_court_texts_need(nlp) -> None:
     assert one_transcript(nlp, text, preset="sharing") == [
         "A [Group 1] national, he stayed [duration] and paid [amount] on [date]."
     ]
+
+
+def test_role_labels_are_in_the_key_but_not_names_to_look_for(nlp, tmp_path: Path) -> None:
+    """Meetings labelled by role ("Project Manager:") speak of roles in the text too ("our
+    project manager"): the label is replaced, kept in the key, and not a leak."""
+    turns = (
+        Turn(0, "Project Manager", "Let us start. I spoke to our project manager.", "participant"),
+        Turn(1, "Marketing", "Marketing research says people want it simple.", "participant"),
+        Turn(2, "Ildikó", "I agree with the marketing people.", "participant"),
+    )
+    result = anonymize([Transcript("m", turns)], nlp=nlp)
+    kinds = {e.original: e.kind for e in result.key}
+    assert kinds["Project Manager"] == "role label" and kinds["Marketing"] == "role label"
+    assert kinds["Ildikó"] == "participant"
+    assert [t.speaker for t in result.transcripts[0].turns] == ["P01", "P02", "P03"]
+    (tmp_path / "t.txt").write_text(result.transcripts[0].text, encoding="utf-8")
+    check_leaks(tmp_path, result.key)
+    (tmp_path / "t.txt").write_text("as ildikó said", encoding="utf-8")
+    with pytest.raises(LeakError, match="participant"):
+        check_leaks(tmp_path, result.key)

@@ -639,9 +639,12 @@ def anonymize(
                     settings.durations == "mask",
                 )
             )
+    ordinary = _ordinary_words(pieces)
     if settings.propagate:
-        found = _propagate(pieces, docs, found, transcripts)
-    return _rewrite(transcripts, pieces, docs, found, pseudonyms, lists, nlp if tag else None)
+        found = _propagate(pieces, docs, found, transcripts, ordinary)
+    return _rewrite(
+        transcripts, pieces, docs, found, pseudonyms, lists, ordinary, nlp if tag else None
+    )
 
 
 def _pieces(transcripts: Sequence[Transcript]) -> list[_Piece]:
@@ -793,6 +796,18 @@ def _is_generic(span: Identifier, generic: set[str]) -> bool:
     )
 
 
+def _is_role_label(label: str, ordinary: set[str]) -> bool:
+    """A speaker label made of words the project also writes in lower case ("Project
+    Manager", "Marketing", "Chair"): a role, not a name, so the leak check does not look for
+    it in the text ("our project manager"); names that are words ("Will") stay names."""
+    words = label.split()
+    return (
+        bool(words)
+        and label.casefold() not in ORDINARY_WORD_NAMES
+        and all(w.isalpha() and w.casefold() in ordinary for w in words)
+    )
+
+
 def _starts_sentence(text: str, start: int) -> bool:
     before = text[:start].rstrip(" \t\"'“‘([")
     return not before or before[-1] in ".!?\n…:-–—"
@@ -803,10 +818,10 @@ def _propagate(
     docs: Sequence[Doc],
     found: list[list[Identifier]],
     transcripts: Sequence[Transcript],
+    ordinary: set[str],
 ) -> list[list[Identifier]]:
     """Drop sentence-initial ordinary words, then mask every occurrence in the project of a
     name any detector flagged anywhere (case-sensitively: "Rose" does not flag "rose")."""
-    ordinary = _ordinary_words(pieces)
     generic = _generic_words(pieces, ordinary)
     capitalised, lower = _case_counts(pieces)
     found = [
@@ -894,6 +909,7 @@ def _rewrite(
     found: Sequence[Sequence[Identifier]],
     pseudonyms: Pseudonyms,
     lists: Lists,
+    ordinary: set[str],
     tagging: Language | None = None,
 ) -> AnonymizationResult:
     """The anonymised transcripts, key and review; with `tagging`, also the tagged docs of
@@ -979,6 +995,11 @@ def _rewrite(
             pseudonym = pseudonyms.speaker(turn, transcript.id)
             if turn.speaker != "UNKNOWN":
                 role = "participant" if turn.role == "participant" else turn.role
+                in_roster = pseudonyms.roster and pseudonyms.roster.find(
+                    transcript.id, turn.speaker
+                )
+                if not in_roster and _is_role_label(turn.speaker, ordinary):
+                    role = "role label"  # "Project Manager:": in the key, not a name to look for
                 for label in dict.fromkeys((turn.speaker, turn.label)):
                     if label:
                         key_rows[(label, pseudonym, role)].add(transcript.id)
