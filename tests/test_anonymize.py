@@ -392,3 +392,21 @@ def test_role_labels_are_in_the_key_but_not_names_to_look_for(nlp, tmp_path: Pat
     (tmp_path / "t.txt").write_text("as ildikó said", encoding="utf-8")
     with pytest.raises(LeakError, match="participant"):
         check_leaks(tmp_path, result.key)
+
+
+def test_a_title_run_together_with_a_name_is_masked_and_backchannels_are_words(
+    nlp, tmp_path: Path
+) -> None:
+    # BEFORE: "Thank you, Mr.Kovács." / AFTER: "Thank you, Mr.[Person A]."
+    assert one_transcript(nlp, "Thank you, Mr. Kovács.", "Thank you, Mr.Kovács.") == [
+        "Thank you, [Person A].",
+        "Thank you, Mr.[Person A].",
+    ]
+    from qualcode.anonymize import KeyEntry
+
+    key = [KeyEntry("Mm-hmm", "[Person B]", "person")]  # spaCy once took it for a name
+    (tmp_path / "t.txt").write_text("Yeah, mm-hmm.", encoding="utf-8")
+    check_leaks(tmp_path, key)
+    (tmp_path / "t.txt").write_text("Mm-hmm, said she.", encoding="utf-8")
+    with pytest.raises(LeakError):
+        check_leaks(tmp_path, key)

@@ -1074,6 +1074,9 @@ def read_key(path: str | Path) -> list[KeyEntry]:
     ]
 
 
+_WORDLIKE = re.compile(r"[^\W\d_]+(?:[-'’.][^\W\d_]+)*\.?")
+
+
 def _leak_pattern(original: str, kind: str) -> re.Pattern[str] | None:
     """How to find an original in output: names from the roster case-insensitively; other
     names as written (a detector flagged "Recognition", not "recognition")."""
@@ -1091,7 +1094,8 @@ def _leak_pattern(original: str, kind: str) -> re.Pattern[str] | None:
         return re.compile(rf"(?<=[\w,;] ){escaped}(?!\w)")
     # other names as written: "City Hall" was a name where it was found, "the city hall" a
     # place anyone might mention; codes, e-mails and numbers in any case
-    flags = re.IGNORECASE if roster_name or (" " not in word and not word.isalpha()) else 0
+    wordlike = _WORDLIKE.fullmatch(word) is not None  # "Mm-hmm", "Sorry.": words, as written
+    flags = re.IGNORECASE if roster_name or (" " not in word and not wordlike) else 0
     return re.compile(rf"(?<!\w){escaped}(?!\w)", flags)
 
 
