@@ -410,3 +410,11 @@ def test_a_title_run_together_with_a_name_is_masked_and_backchannels_are_words(
     (tmp_path / "t.txt").write_text("Mm-hmm, said she.", encoding="utf-8")
     with pytest.raises(LeakError):
         check_leaks(tmp_path, key)
+
+
+def test_a_name_glued_to_a_full_stop_is_masked_everywhere(nlp) -> None:
+    # BEFORE: "I asked Kovács about it.Kovács said no." (a transcription without a space)
+    # AFTER:  "I asked [Person A] about it.[Person A] said no."
+    assert one_transcript(nlp, "I asked Kovács about it.Kovács said no.") == [
+        "I asked [Person A] about it.[Person A] said no."
+    ]

@@ -299,7 +299,9 @@ def _name_matcher(
     for name, kind, person in sorted(names, key=lambda n: -len(n[0])):
         by_loose.setdefault(name.casefold(), (name, kind, person))
     pattern = re.compile(
-        r"(?:(?<![\w@.])|(?<=Mr\.)|(?<=Ms\.)|(?<=Mrs\.)|(?<=Dr\.)|(?<=Prof\.))("
+        # after a full stop with no space only when capitalised ("now.I'm", "Mr.Kovács";
+        # not the "kovacs" of an e-mail address, which the e-mail pattern takes whole)
+        r"(?:(?<![\w@.])|(?<=\.)(?=[A-ZÀ-ÖØ-Þ]))("
         + "|".join(_loose(info[0] if case_sensitive else key) for key, info in by_loose.items())
         + r")(?=['’]s\b|[^\w@]|$)",
         0 if case_sensitive else re.IGNORECASE,
