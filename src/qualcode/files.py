@@ -154,13 +154,15 @@ def staged_folder(
         yield out
         return
     parent = out.absolute().parent
+    prefix = f"{STAGING_PREFIX}{os.getpid()}-"
+    holder: Path | None = None
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        clean_stale_staging(parent)
-        holder = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=parent))
-    except OSError as error:
-        raise output_error(error, out, "cannot create the output folder beside this") from None
-    try:
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            clean_stale_staging(parent)
+            holder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+        except OSError as error:
+            raise output_error(error, out, "cannot create the output folder beside this") from None
         stage = holder / out.name
         stage.mkdir()
         yield stage
@@ -169,7 +171,9 @@ def staged_folder(
         except OSError as error:
             raise output_error(error, out, "cannot replace the output folder") from None
     finally:
-        shutil.rmtree(holder, ignore_errors=True)
+        # an interrupt can come while the folder is being made, before `holder` is set
+        for folder in [holder] if holder is not None else parent.glob(f"{prefix}*"):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _swap_in(stage: Path, out: Path, ours: Callable[[str], bool]) -> None:
