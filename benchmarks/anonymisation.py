@@ -7,8 +7,12 @@ Corpora: TAB's court judgments (`--tab`, no roster) and the project's labelled f
 transcripts (`--labelled`, `[[text|kind]]` markup, with their `participants.csv`). Each
 system and corpus is measured in a child process of its own (`--system S --corpus C --json`),
 so peak resident memory is that system's alone. Words/s is the corpus's words over the wall
-time of detection and rewriting; loading the pipeline is timed separately. Presidio needs the
-`bench` extra (`pip install -e '.[bench]'`) and uses the same spaCy package as qualcode.
+time of detection and rewriting, the median of `--repeat` runs (3; the first one cold), as a
+single run of a few thousand words varies by a third; loading the pipeline is timed
+separately. The `spacy` rows are the floor: `tok2vec` + `ner` alone over the same texts, with
+qualcode's batching and processes, every entity counted as masked (TAB's "spaCy-all").
+Presidio needs the `bench` extra (`pip install -e '.[bench]'`) and uses the same spaCy
+package as qualcode.
 
 qualcode is measured through `anonymize()` (propagation happens only there): the labelled
 transcripts are read from a temporary folder with the markup stripped, TAB documents become
@@ -26,12 +30,14 @@ import platform
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from qualcode.evaluation import (
     GoldDocument,
@@ -55,20 +61,23 @@ RUNS = (
     ("qualcode", "labelled", "no roster"),
     ("qualcode", "labelled", "roster, preset=sharing"),
     ("presidio", "labelled", "default"),
+    ("spacy", "labelled", "tok2vec + ner"),
     ("qualcode", "tab", "default"),
     ("qualcode", "tab", "dates=mask"),
     ("qualcode", "tab", "dates=mask, groups, amounts"),
     ("qualcode", "tab", "preset=sharing"),
     ("presidio", "tab", "default"),
+    ("spacy", "tab", "tok2vec + ner"),
 )
 Spans = dict[str, list[tuple[int, int]]]
+T = TypeVar("T")
 
 
 # --- qualcode -------------------------------------------------------------------------
 
 
 def run_qualcode(
-    docs: Sequence[GoldDocument], corpus: str, variant: str, folder: Path | None
+    docs: Sequence[GoldDocument], corpus: str, variant: str, folder: Path | None, repeat: int
 ) -> tuple[Spans, float, float]:
     import qualcode as qc
     from qualcode.anonymize import AnonymizeSettings, anonymize
@@ -101,9 +110,9 @@ def run_qualcode(
                 shutil.copy(folder / ROSTER_FILE, roster)
             transcripts = qc.read_transcripts(tmp)
             roster_data = qc.read_roster(roster) if roster else None
-            clock = time.perf_counter()
-            result = anonymize(transcripts, roster_data, settings, nlp=nlp)
-            run_s = time.perf_counter() - clock
+            result, run_s = timed(
+                lambda: anonymize(transcripts, roster_data, settings, nlp=nlp), repeat
+            )
         for transcript in transcripts:
             spans[transcript.id] = review_spans(transcript, texts[transcript.id], result.review)
         return spans, load_s, run_s
@@ -112,9 +121,7 @@ def run_qualcode(
         Transcript(doc.doc_id, (Turn(0, "Document", doc.text, "participant", "Document"),))
         for doc in docs
     ]
-    clock = time.perf_counter()
-    result = anonymize(transcripts, None, settings, nlp=nlp)
-    run_s = time.perf_counter() - clock
+    result, run_s = timed(lambda: anonymize(transcripts, None, settings, nlp=nlp), repeat)
     for doc, transcript in zip(docs, transcripts, strict=True):
         spans[doc.doc_id] = review_spans(transcript, doc.text, result.review)
     return spans, load_s, run_s
@@ -123,7 +130,7 @@ def run_qualcode(
 # --- Presidio -------------------------------------------------------------------------
 
 
-def run_presidio(docs: Sequence[GoldDocument]) -> tuple[Spans, float, float]:
+def run_presidio(docs: Sequence[GoldDocument], repeat: int) -> tuple[Spans, float, float]:
     import logging
 
     import tldextract.tldextract
@@ -147,13 +154,65 @@ def run_presidio(docs: Sequence[GoldDocument]) -> tuple[Spans, float, float]:
     anonymizer = AnonymizerEngine()
     load_s = time.perf_counter() - clock
     operators = {"DEFAULT": OperatorConfig("replace")}
-    spans: Spans = {}
+
+    def one_run() -> Spans:
+        spans: Spans = {}
+        for doc in docs:
+            results = analyzer.analyze(text=doc.text, language="en")
+            anonymizer.anonymize(text=doc.text, analyzer_results=results, operators=operators)
+            spans[doc.doc_id] = [(r.start, r.end) for r in results]
+        return spans
+
+    spans, run_s = timed(one_run, repeat)
+    return spans, load_s, run_s
+
+
+# --- spaCy alone (the floor) ----------------------------------------------------------
+
+
+def run_spacy(docs: Sequence[GoldDocument], corpus: str, repeat: int) -> tuple[Spans, float, float]:
+    """`tok2vec` + `ner` over the texts qualcode sends to the pipeline (a labelled transcript's
+    turns, a judgment whole), through `qualcode.nlp.pipe_texts` with the same batching and
+    processes: what no anonymiser built on the pipeline can avoid. Every entity counts as
+    masked, which is TAB's "spaCy-all" baseline."""
+    import qualcode as qc
+    from qualcode.nlp import pipe_options, pipe_texts
+
     clock = time.perf_counter()
+    nlp = qc.load_pipeline(MODEL)
+    load_s = time.perf_counter() - clock
+    pieces: list[tuple[str, int, str]] = []  # (document, offset, text)
     for doc in docs:
-        results = analyzer.analyze(text=doc.text, language="en")
-        anonymizer.anonymize(text=doc.text, analyzer_results=results, operators=operators)
-        spans[doc.doc_id] = [(r.start, r.end) for r in results]
-    return spans, load_s, time.perf_counter() - clock
+        if corpus == "labelled":
+            offset = 0
+            for line in doc.text.splitlines(keepends=True):
+                if line.strip():
+                    pieces.append((doc.doc_id, offset, line))
+                offset += len(line)
+        else:
+            pieces.append((doc.doc_id, 0, doc.text))
+    texts = [text for _doc, _offset, text in pieces]
+
+    def one_run() -> Spans:
+        spans: Spans = {doc.doc_id: [] for doc in docs}
+        with nlp.select_pipes(enable=["tok2vec", "ner"]):
+            annotated = pipe_texts(nlp, texts, **pipe_options(texts))
+            for (doc_id, offset, _text), doc in zip(pieces, annotated, strict=True):
+                spans[doc_id] += [(offset + e.start_char, offset + e.end_char) for e in doc.ents]
+        return spans
+
+    spans, run_s = timed(one_run, repeat)
+    return spans, load_s, run_s
+
+
+def timed(run: Callable[[], T], repeat: int) -> tuple[T, float]:
+    """The result of `run()` and the median wall time of `repeat` runs (the first one cold)."""
+    times = []
+    for _ in range(max(1, repeat)):
+        clock = time.perf_counter()
+        result = run()
+        times.append(time.perf_counter() - clock)
+    return result, statistics.median(times)
 
 
 # --- one measurement (child) ----------------------------------------------------------
@@ -189,9 +248,11 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
     folder = args.labelled if args.corpus == "labelled" else None
     docs = read_labelled(args.labelled) if args.corpus == "labelled" else read_tab(args.tab)
     if args.system == "qualcode":
-        spans, load_s, run_s = run_qualcode(docs, args.corpus, args.variant, folder)
+        spans, load_s, run_s = run_qualcode(docs, args.corpus, args.variant, folder, args.repeat)
+    elif args.system == "spacy":
+        spans, load_s, run_s = run_spacy(docs, args.corpus, args.repeat)
     else:
-        spans, load_s, run_s = run_presidio(docs)
+        spans, load_s, run_s = run_presidio(docs, args.repeat)
     result = score(spans, docs)
     n_words = words(docs)
     roster = None
@@ -235,6 +296,8 @@ def child(args: argparse.Namespace, system: str, corpus: str, variant: str) -> d
         str(args.labelled),
         "--examples",
         str(args.examples),
+        "--repeat",
+        str(args.repeat),
         "--json",
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -310,7 +373,10 @@ def main() -> None:
     parser.add_argument(
         "--examples", type=int, default=0, help="print the N most frequent misses and over-masks"
     )
-    parser.add_argument("--system", choices=("qualcode", "presidio"))
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="time each run N times and keep the median"
+    )
+    parser.add_argument("--system", choices=("qualcode", "presidio", "spacy"))
     parser.add_argument("--corpus", choices=("tab", "labelled"))
     parser.add_argument("--variant", default="default")
     parser.add_argument("--json", action="store_true", help="measure one run, print JSON")
