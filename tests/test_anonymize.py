@@ -338,6 +338,32 @@ def test_leak_check_reads_content_not_tags_or_style_sheets(tmp_path: Path) -> No
         assert find_leaks(leaking, key) == [(leaking / name, kind)]
 
 
+def test_leak_check_finds_phrases_wherever_they_are(tmp_path: Path) -> None:
+    """Originals of several words or with signs are found across line breaks, at the very
+    end of a long file, beside a letter that folds to two, and not inside longer words."""
+    from qualcode.anonymize import KeyEntry, find_leaks
+
+    key = [
+        KeyEntry("City Hall", "[Place 1]", "place"),
+        KeyEntry("anna.kovacs@example.org", "[e-mail]", "email"),
+        KeyEntry("+36 30 123 4567", "[phone]", "phone"),
+        KeyEntry("Anna Kovács", "P01", "participant"),
+    ]
+    filler = "the city hall and City Halls are not it. " * 5_000
+    clean = tmp_path / "clean"
+    _write(clean, "a.txt", filler + "Write to janna.kovacs@example.org or call +36 30 123 45678")
+    assert find_leaks(clean, key) == []
+    for name, text, kind in [
+        ("b.txt", filler + "Meet me at City\nHall", "place"),
+        ("c.txt", filler + "Mail anna.kovacs@example.org, please.", "email"),
+        ("d.txt", "Call +36 30 123 4567 today. " + filler, "phone"),
+        ("e.txt", "Straße. " + filler + "ANNA KOVÁCS said", "participant"),
+    ]:
+        leaking = tmp_path / name
+        _write(leaking, name, text)
+        assert find_leaks(leaking, key) == [(leaking / name, kind)], name
+
+
 def test_leak_check_lets_the_codebook_use_a_word_taken_for_a_name(tmp_path: Path) -> None:
     """A word the detectors took for a name in a transcript ("Pride") stays where the
     codebook, which the reports copy, uses it; a roster name never does."""

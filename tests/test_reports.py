@@ -196,3 +196,22 @@ def test_figures_stay_printable_for_many_groups(prefix: str, one_subtheme: bool)
         warnings.simplefilter("error")  # e.g. "axes sizes collapsed to zero"
         for name in figures.available(report):
             assert figures.render(name, report, "png")[:4] == b"\x89PNG"
+
+
+def test_xlsx_sheets_are_tables_a_reader_can_use(sample_run: Path) -> None:
+    """Every sheet of the workbook: bold header frozen, filters over the whole table,
+    columns as wide as their text (up to a limit), and long text wrapped."""
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(sample_run / "out" / "report.xlsx")
+    for sheet in workbook.worksheets:
+        assert sheet.freeze_panes == "A2", sheet.title
+        assert sheet.auto_filter.ref == sheet.dimensions, sheet.title
+        assert all(cell.font.b for cell in sheet[1]), sheet.title
+        for column in sheet.iter_cols(min_row=1, max_row=min(sheet.max_row, 500)):
+            width = sheet.column_dimensions[column[0].column_letter].width
+            longest = max(len(str(c.value or "").split("\n")[0]) for c in column)
+            # at least as wide as its text (a float's digits may round on the way to XML)
+            assert min(max(longest + 2, 8), 60) <= width <= 60, (sheet.title, column[0].value)
+            if longest > 60 and sheet.max_row > 1:
+                assert column[-1].alignment.wrap_text, (sheet.title, column[0].value)

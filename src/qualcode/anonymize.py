@@ -1085,9 +1085,10 @@ def _leak_pattern(original: str, kind: str) -> re.Pattern[str] | None:
         return None
     escaped = r"\s+".join(re.escape(part) for part in word.split())
     roster_name = kind in ROSTER_KINDS
-    if word.islower() and " " not in word and not roster_name:
+    if word.islower() and " " not in word and not roster_name and kind in NAME_KINDS:
         # found in lower case only as a variant of a capitalised name ("ildiko" of "Ildiko"),
-        # which is checked itself; where the word is an ordinary word it stays
+        # which is checked itself; where the word is an ordinary word it stays (e-mail and
+        # web addresses, which are mostly written in lower case, are looked for all the same)
         return None
     if word.casefold() in ORDINARY_WORD_NAMES:
         # capitalised and inside a sentence: "told Will", not "Will you" or "I will"
@@ -1137,7 +1138,7 @@ def find_leaks(
     any_case: dict[str, str] = {}
     exact: dict[str, str] = {}
     ordinary: dict[str, str] = {}
-    phrases: list[tuple[re.Pattern[str], str, tuple[str, ...]]] = []
+    phrases: list[_Phrase] = []
     for entry in key:
         word = entry.original.strip()
         if entry.kind not in LEAK_KINDS or word == entry.pseudonym.strip() or entry in excused:
@@ -1146,9 +1147,7 @@ def find_leaks(
         if pattern is None:
             continue
         if not _WORD.fullmatch(word):
-            # the phrase's words, to skip files that lack one of them without a search
-            needed = tuple(w.casefold() for w in _WORD.findall(word))
-            phrases.append((pattern, entry.kind, needed))
+            phrases.append(_Phrase.of(word, pattern, entry.kind))
         elif word.casefold() in ORDINARY_WORD_NAMES:
             ordinary.setdefault(word, entry.kind)
         elif pattern.flags & re.IGNORECASE:
@@ -1161,22 +1160,10 @@ def find_leaks(
         text = searchable_text(path)
         if tags:  # "[University 1]" is a pseudonym, not "University"
             text = _TAG.sub(lambda m: " " if m.group() in tags else m.group(), text)
-        kind = _leaked_word(text, any_case, exact, ordinary)
+        words = _WORD.findall(text)
+        kind = _leaked_word(text, set(words), any_case, exact, ordinary)
         if kind is None and phrases:
-            # a phrase can only be there if each pair of its neighbouring words is
-            sequence = [w.casefold() for w in _WORD.findall(text)]
-            pairs = set(pairwise(sequence))
-            words = set(sequence)
-            kind = next(
-                (
-                    k
-                    for pattern, k, needed in phrases
-                    if all(w in words for w in needed)
-                    and all(pair in pairs for pair in pairwise(needed))
-                    and pattern.search(text)
-                ),
-                None,
-            )
+            kind = _leaked_phrase(text, words, phrases)
         if kind is not None:
             leaks.append((path, kind))
     return leaks
@@ -1186,8 +1173,18 @@ _TAG = re.compile(r"\[[^\[\]\n]{1,80}\]")
 
 
 def _leaked_word(
-    text: str, any_case: dict[str, str], exact: dict[str, str], ordinary: dict[str, str]
+    text: str,
+    words: set[str],
+    any_case: dict[str, str],
+    exact: dict[str, str],
+    ordinary: dict[str, str],
 ) -> str | None:
+    if (
+        words.isdisjoint(exact)
+        and words.isdisjoint(ordinary)
+        and {w.casefold() for w in words}.isdisjoint(any_case)
+    ):
+        return None  # the usual case, settled without going through the text word by word
     for match in _WORD.finditer(text):
         word = match.group()
         kind = exact.get(word) or any_case.get(word.casefold())
@@ -1201,6 +1198,58 @@ def _leaked_word(
         ):
             return ordinary[word]  # "told Will", not "Will you?" or "I will"
     return None
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    """An original of several words (or with signs: e-mails, numbers) for the leak check."""
+
+    pattern: re.Pattern[str]  # the original as the leak check looks for it
+    kind: str
+    words: tuple[str, ...]  # its words, case-folded
+    probe: re.Pattern[str]  # the case-folded original, a plain search over case-folded text
+
+    @classmethod
+    def of(cls, original: str, pattern: re.Pattern[str], kind: str) -> _Phrase:
+        words = tuple(w.casefold() for w in _WORD.findall(original))
+        probe = r"\s+".join(re.escape(part) for part in original.casefold().split())
+        return cls(pattern, kind, words, re.compile(probe))
+
+
+def _leaked_phrase(text: str, words: list[str], phrases: list[_Phrase]) -> str | None:
+    """The kind of the first phrase found in the text. A phrase can only be there if its
+    words and each pair of neighbouring words are; its pattern is then tried only where the
+    case-folded phrase is, rather than through the whole file once per phrase."""
+    sequence = [w.casefold() for w in words]
+    present = set(sequence)
+    candidates = [p for p in phrases if all(w in present for w in p.words)]
+    if not candidates:
+        return None
+    pairs = set(pairwise(sequence))
+    candidates = [p for p in candidates if all(pair in pairs for pair in pairwise(p.words))]
+    if not candidates:
+        return None
+    folded = text.casefold()
+    if len(folded) != len(text):  # a letter that folds to two ("ß"): positions would differ
+        return next((p.kind for p in candidates if p.pattern.search(text)), None)
+    return next((p.kind for p in candidates if _phrase_found(text, folded, p)), None)
+
+
+_PHRASE_MARGIN = 8  # characters around a phrase's words where its pattern may start or end
+
+
+def _phrase_found(text: str, folded: str, phrase: _Phrase) -> bool:
+    """Whether a phrase's pattern matches the text, tried around each place where the
+    case-folded text holds the case-folded phrase (`folded` has the text's length)."""
+    for candidate in phrase.probe.finditer(folded):
+        start = max(0, candidate.start() - _PHRASE_MARGIN)
+        end = min(len(text), candidate.end() + _PHRASE_MARGIN)
+        hit = phrase.pattern.search(text, start, end)
+        if hit is not None and (hit.end() < end or end == len(text)):
+            return True
+        if hit is not None and phrase.pattern.match(text, hit.start()) is not None:
+            return True  # a match that reaches the window's end, checked on the whole text
+    return False
 
 
 _LAYOUT_PARTS = re.compile(

