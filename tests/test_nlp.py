@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import qualcode as qc
 from qualcode.anonymize import anonymize
 from qualcode.coding import apply_codebook
@@ -79,10 +81,39 @@ def test_one_pass_codes_as_two_passes(nlp) -> None:
             assert transcript.text[offset : offset + len(turn.text)] == turn.text
     segments = qc.segment(result.transcripts, nlp=nlp)
     book = qc.load_codebook(SAMPLE.parent / "codebooks" / "near_peer_mentoring.yaml")
-    one = apply_codebook(segments, book, nlp=nlp, docs=result.docs)
+    one = apply_codebook(segments, book, nlp=nlp, docs=result.docs, processes=1)
     two = apply_codebook(segments, book, nlp=nlp)
     assert len(one) > 200
     assert [c.to_dict() for c in one] == [c.to_dict() for c in two]
+    # on two processes, whole transcripts each: the same codings in the same order
+    parallel = apply_codebook(segments, book, nlp=nlp, docs=result.docs, processes=2)
+    assert [c.to_dict() for c in parallel] == [c.to_dict() for c in one]
+    # a doc cut from a turn carries the turn's tags, lemmas and morphology, as Span.as_doc
+    for segment in segments[:300]:
+        offset, turn = result.docs.turn_doc(segment.transcript_id, segment.turn)
+        cut = result.docs.segment_doc(
+            segment.transcript_id, segment.turn, segment.start, segment.end
+        )
+        whole = turn.char_span(segment.start - offset, segment.end - offset).as_doc()
+        assert [(t.text_with_ws, t.tag_, t.pos_, t.lemma_, str(t.morph)) for t in cut] == [
+            (t.text_with_ws, t.tag_, t.pos_, t.lemma_, str(t.morph)) for t in whole
+        ]
+
+
+def test_segments_split_into_whole_transcripts_of_similar_length(sample_segments) -> None:
+    from qualcode.coding import transcript_chunks
+
+    segments = sample_segments
+    assert transcript_chunks(segments, 1) == [(0, len(segments))]
+    for parts in (2, 3):
+        chunks = transcript_chunks(segments, parts)
+        assert len(chunks) == parts
+        assert chunks[0][0] == 0 and chunks[-1][1] == len(segments)
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(chunks))
+        for first, _end in chunks[1:]:  # a chunk starts where a transcript starts
+            assert segments[first].transcript_id != segments[first - 1].transcript_id
+        sizes = [sum(len(s.text) for s in segments[a:b]) for a, b in chunks]
+        assert max(sizes) < 2.5 * min(sizes)
 
 
 def test_segment_docs_fall_back_when_the_turn_is_unknown(nlp) -> None:

@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 from .codebook import Code, Codebook, compile_regex
 from .errors import CodebookError, QualcodeError
 from .files import atomic_write_text, csv_text
-from .nlp import TAGGING, TurnDocs, load_pipeline, pipe_options, pipe_texts
+from .nlp import (
+    TAGGING,
+    TurnDocs,
+    load_pipeline,
+    map_in_processes,
+    pipe_options,
+    pipe_texts,
+)
 from .segments import Segment, Segments
 
 if TYPE_CHECKING:
@@ -556,6 +563,7 @@ def apply_codebook(
     nlp: Language | None = None,
     model: str | None = None,
     docs: TurnDocs | None = None,
+    processes: int | None = None,
 ) -> Codings:
     """Code every segment with every code's rules.
 
@@ -564,7 +572,8 @@ def apply_codebook(
     (`speakers`, by default participants only). Each coding's evidence lists every hit.
     `docs` are the tagged turns from `anonymize(..., tag=True)`: segments are then cut from
     them instead of going through the pipeline again (unless the codebook's patterns read the
-    parse or entities).
+    parse or entities), on `processes` forked processes, whole transcripts each (by default
+    two on a machine with two cores when there is enough text to pay for them).
     """
     nlp = nlp or load_pipeline(model)
     compiled = compile_codebook(codebook, nlp)
@@ -584,16 +593,30 @@ def apply_codebook(
 
     by_segment: list[list[Coding]] = [[] for _ in segments]
     missing: list[int] = []  # segments to tag here: all of them without `docs`
-    for index, segment in enumerate(segments):
-        doc = (
-            docs.segment_doc(segment.transcript_id, segment.turn, segment.start, segment.end)
-            if docs is not None
-            else None
-        )
-        if doc is None:
-            missing.append(index)
-        else:
-            by_segment[index] = code(doc, segment)
+    if docs is None:
+        missing = list(range(len(segments)))
+    else:
+
+        def code_from_docs(bounds: tuple[int, int]) -> list[list[Coding] | None]:
+            found: list[list[Coding] | None] = []
+            for index in range(*bounds):
+                segment = segments[index]
+                doc = docs.segment_doc(
+                    segment.transcript_id, segment.turn, segment.start, segment.end
+                )
+                found.append(None if doc is None else code(doc, segment))
+            return found
+
+        if processes is None:
+            processes = pipe_options([segment.text for segment in segments])["n_process"]
+        chunks = transcript_chunks(segments, processes)
+        results = map_in_processes(code_from_docs, chunks, processes)
+        for (first, _last), found in zip(chunks, results, strict=True):
+            for index, codings in enumerate(found, start=first):
+                if codings is None:
+                    missing.append(index)
+                else:
+                    by_segment[index] = codings
     texts = [segments[index].text for index in missing]
     with nlp.select_pipes(enable=components):
         tagged = pipe_texts(nlp, texts, **pipe_options(texts))
@@ -601,6 +624,25 @@ def apply_codebook(
             by_segment[index] = code(doc, segments[index])
     codings = [coding for found in by_segment for coding in found]
     return Codings(codings, segments, codebook)
+
+
+def transcript_chunks(segments: Segments, parts: int) -> list[tuple[int, int]]:
+    """(first, end) index ranges that split the segments into about `parts` runs of similar
+    length in characters, each made of whole transcripts (a worker then unpacks only the
+    docs of its own transcripts)."""
+    total = sum(len(segment.text) for segment in segments)
+    target = total / max(parts, 1)
+    chunks: list[tuple[int, int]] = []
+    first, size = 0, 0
+    for index, segment in enumerate(segments):
+        starts = index > 0 and segment.transcript_id != segments[index - 1].transcript_id
+        if starts and size >= target and len(chunks) < parts - 1:
+            chunks.append((first, index))
+            first, size = index, 0
+        size += len(segment.text)
+    if len(segments) > first:
+        chunks.append((first, len(segments)))
+    return chunks
 
 
 def code_order(codebook: Codebook | None, *codings: Codings) -> list[str]:

