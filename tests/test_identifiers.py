@@ -300,3 +300,34 @@ def test_runs_of_proper_nouns_are_one_name(nlp, text: str, expected) -> None:
 )
 def test_names_widened_over_their_words(nlp, text: str, expected) -> None:
     assert found(nlp, text, roster=None) == expected
+
+
+def test_name_matcher_finds_what_one_alternation_of_the_names_finds() -> None:
+    """The look-up per word gives the matches of one regex alternating every name (longest
+    first), in both case modes, on names with diacritics, apostrophes, several words and
+    signs, in text with possessives, glued full stops, e-mail addresses and line breaks."""
+    import re
+
+    from qualcode.identifiers import _NAME_END, _NAME_START, _loose, name_matcher
+
+    names = [
+        (name, "person", "")
+        for name in (
+            "Anna", "Anna Kovács", "Zsófi", "O'Brien", "Mary-Jane", "Dr. Fehér", "Ann",
+            "Łukasz", "EAT", "(EAT)", "Kovács Anna", "Straße", "Bo", "Will",
+        )
+    ]  # fmt: skip
+    text = (
+        "Anna Kovács met anna kovacs and Zsofi, zsófi's friend, O’Brien and Mary-Jane.\n"
+        "Dr. Fehér said now.Anna was late; anna@example.org is Anna's. Annabel, Ann, Anne.\n"
+        "LUKASZ, Łukasz and łukasz; (EAT) and EAT; Kovács\nAnna; STRASSE, Straße; Bo-Bo, Will."
+    )
+    for case_sensitive in (False, True):
+        ordered = sorted(names, key=lambda n: -len(n[0]))
+        branches = "|".join(_loose(n if case_sensitive else n.casefold()) for n, _, _ in ordered)
+        flags = 0 if case_sensitive else re.IGNORECASE
+        reference = re.compile(f"{_NAME_START}({branches}){_NAME_END}", flags)
+        expected = [(m.start(1), m.end(1)) for m in reference.finditer(text)]
+        found = [(m.start(1), m.end(1)) for m in name_matcher(names, case_sensitive).finditer(text)]
+        assert found == expected, case_sensitive
+        assert len(found) > 15

@@ -43,6 +43,7 @@ from .identifiers import (
     detect_in_doc,
     find_names,
     merge_spans,
+    name_matcher,
     ner_pipeline,
     person_key,
     roster_names,
@@ -883,14 +884,16 @@ def _propagate(
         and capitalised[n[0].casefold()] > 2 * lower[n[0].casefold()]
         and n[0].casefold() not in ORDINARY_WORD_NAMES
     ]
+    exact_names = name_matcher(names, case_sensitive=True)
+    loose_names = name_matcher(loose)
     result = []
     for piece, doc, spans in zip(pieces, docs, found, strict=True):
         extra = [
             replace(s, detector="propagation")
-            for s in find_names(piece.text, names, doc, "propagation", case_sensitive=True)
+            for s in find_names(piece.text, exact_names, doc, "propagation")
             + [
                 s
-                for s in find_names(piece.text, loose, doc, "propagation")
+                for s in find_names(piece.text, loose_names, doc, "propagation")
                 if not s.text.islower() or _noun_like(doc, s)
             ]
         ]

@@ -290,32 +290,97 @@ def names_a_person(text: str, start: int, end: int, doc: Doc | None) -> bool:
     return False
 
 
+_NAME_START = "(?:(?<![\\w@.])|(?<=\\.)(?=[A-ZÀ-ÖØ-Þ]))"
+# after a full stop with no space only when capitalised ("now.I'm", "Mr.Kovács"; not the
+# "kovacs" of an e-mail address, which the e-mail pattern takes whole)
+_NAME_END = r"(?=['’]s\b|[^\w@]|$)"
+_WORD_RUN = re.compile(r"\w+")
+
+
+def _fold(word: str) -> str:
+    """A word case-folded with its letters' diacritics dropped, as `_loose` lets them go."""
+    if word.isascii():
+        return word.casefold()
+    return "".join(unicodedata.normalize("NFKD", char)[0] for char in word).casefold()
+
+
+@dataclass(frozen=True)
+class _NameMatcher:
+    """Many names found in a text by a look-up per word: each name's pattern is tried only
+    where a word of the text starts as the name does, so the cost grows with the text, not
+    with the text times the number of names (a project's propagation has thousands)."""
+
+    by_first_word: dict[str, list[re.Pattern[str]]]  # folded first word → longest name first
+    by_first_sign: dict[str, list[re.Pattern[str]]]  # names that start with a sign: "(EAT)"
+    by_loose: dict[str, tuple[str, str, str]]
+    plain: dict[str, tuple[str, str, str]]
+    case_sensitive: bool
+
+    def finditer(self, text: str) -> list[re.Match[str]]:
+        """Non-overlapping matches, leftmost first and at one place the longest name, as one
+        alternation of every name would give; the name is the match's group 1."""
+        starts: list[tuple[int, list[re.Pattern[str]]]] = []
+        for word in _WORD_RUN.finditer(text):
+            patterns = self.by_first_word.get(_fold(word.group()))
+            if patterns:
+                starts.append((word.start(), patterns))
+        if self.by_first_sign:
+            signs = "".join(re.escape(sign) for sign in self.by_first_sign)
+            for sign in re.finditer(f"[{signs}]", text):
+                starts.append((sign.start(), self.by_first_sign[sign.group()]))
+            starts.sort(key=lambda start: start[0])
+        found: list[re.Match[str]] = []
+        resume = 0
+        for position, patterns in starts:
+            if position < resume:
+                continue
+            for pattern in patterns:
+                match = pattern.match(text, position)
+                if match is not None:
+                    found.append(match)
+                    resume = match.end()
+                    break
+        return found
+
+
 @functools.lru_cache(maxsize=32)
-def _name_matcher(
-    names: tuple[tuple[str, str, str], ...], case_sensitive: bool
-) -> tuple[re.Pattern[str], dict[str, tuple[str, str, str]], dict[str, tuple[str, str, str]]]:
-    """One regex for many names (compiled once per list), and look-ups by folded name."""
+def _name_matcher(names: tuple[tuple[str, str, str], ...], case_sensitive: bool) -> _NameMatcher:
+    """The matcher for a list of names (built once per list), and look-ups by folded name."""
     by_loose: dict[str, tuple[str, str, str]] = {}
     for name, kind, person in sorted(names, key=lambda n: -len(n[0])):
         by_loose.setdefault(name.casefold(), (name, kind, person))
-    pattern = re.compile(
-        # after a full stop with no space only when capitalised ("now.I'm", "Mr.Kovács";
-        # not the "kovacs" of an e-mail address, which the e-mail pattern takes whole)
-        r"(?:(?<![\w@.])|(?<=\.)(?=[A-ZÀ-ÖØ-Þ]))("
-        + "|".join(_loose(info[0] if case_sensitive else key) for key, info in by_loose.items())
-        + r")(?=['’]s\b|[^\w@]|$)",
-        0 if case_sensitive else re.IGNORECASE,
-    )
+    flags = 0 if case_sensitive else re.IGNORECASE
+    by_first_word: dict[str, list[re.Pattern[str]]] = {}
+    by_first_sign: dict[str, list[re.Pattern[str]]] = {}
+    for key, info in by_loose.items():  # longest first
+        written = info[0] if case_sensitive else key
+        pattern = re.compile(f"{_NAME_START}({_loose(written)}){_NAME_END}", flags)
+        first = _WORD_RUN.match(written)
+        if first is not None:
+            by_first_word.setdefault(_fold(first.group()), []).append(pattern)
+        elif written[:1] in "'’":  # `_loose` lets either apostrophe stand for the other
+            for sign in "'’":
+                by_first_sign.setdefault(sign, []).append(pattern)
+        elif written:
+            by_first_sign.setdefault(written[0], []).append(pattern)
     plain = {
         unicodedata.normalize("NFKD", k).encode("ascii", "ignore").decode(): v
         for k, v in by_loose.items()
     }
-    return pattern, by_loose, plain
+    return _NameMatcher(by_first_word, by_first_sign, by_loose, plain, case_sensitive)
+
+
+def name_matcher(
+    names: Iterable[tuple[str, str, str]], case_sensitive: bool = False
+) -> _NameMatcher:
+    """What `find_names` looks for, built once: pass it instead of the names when the same
+    names are looked for in many texts."""
+    return _name_matcher(tuple(names), case_sensitive)
 
 
 def find_names(
     text: str,
-    names: Sequence[tuple[str, str, str]],
+    names: Sequence[tuple[str, str, str]] | _NameMatcher,
     doc: Doc | None,
     detector: str,
     case_sensitive: bool = False,
@@ -323,13 +388,14 @@ def find_names(
     """Every occurrence of the given (name, kind, person) on word boundaries, with possessives.
 
     Names are case-insensitive, except names that are also ordinary words, which count only
-    where they name a person (`names_a_person`).
+    where they name a person (`names_a_person`). `names` may be a `name_matcher` built once.
     """
     if not names:
         return []
-    pattern, by_loose, plain = _name_matcher(tuple(names), case_sensitive)
+    matcher = names if isinstance(names, _NameMatcher) else name_matcher(names, case_sensitive)
+    by_loose, plain, case_sensitive = matcher.by_loose, matcher.plain, matcher.case_sensitive
     found = []
-    for match in pattern.finditer(text):
+    for match in matcher.finditer(text):
         word = match.group(1)
         key = word.casefold()
         info = (
