@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -38,6 +38,14 @@ def available(report: ThemeReport) -> list[str]:
 
 MAX_WIDTH = 14.0  # inches: a figure for 200 groups stays printable
 MAX_LABELLED_GROUPS = 30
+MAX_CO_OCCURRING_CODES = 40  # the co-occurrence heatmap shows at most this many codes
+
+
+def _diagonal(matrix: Any, codes: list[str]) -> Any:
+    """The diagonal of a square code × code frame, as a series indexed by code."""
+    import pandas as pd
+
+    return pd.Series([matrix.loc[c, c] for c in codes], index=codes)
 
 
 def caption(name: str) -> str:
@@ -133,13 +141,25 @@ def co_occurrence(report: ThemeReport) -> Figure:
         raise ValueError("the figure needs the codings the report was built from")
     matrix = matrix_of(report.codings)
     used = [code for code in matrix.index if matrix.loc[code, code] > 0]
-    matrix = matrix.loc[used, used]
+    shown = used
+    if len(used) > MAX_CO_OCCURRING_CODES:
+        # a heatmap of hundreds of codes is unreadable and takes minutes to draw: the codes
+        # that share the most segments with others, in codebook order
+        shared = matrix.loc[used, used].sum(axis=1) - _diagonal(matrix, used)
+        top = set(shared.sort_values(ascending=False, kind="stable").index[:MAX_CO_OCCURRING_CODES])
+        shown = [code for code in used if code in top]
+    matrix = matrix.loc[shown, shown]
     values = matrix.to_numpy().astype(float)
-    for i in range(len(used)):  # the diagonal (each code's own count) would drown the rest
+    for i in range(len(shown)):  # the diagonal (each code's own count) would drown the rest
         values[i][i] = float("nan")
-    size = 2.5 + 0.22 * len(used)
+    size = 2.5 + 0.22 * len(shown)
     figure = _figure(size + 1, size)
     axes = figure.add_subplot()
+    if len(shown) < len(used):
+        axes.set_title(
+            f"the {len(shown)} of {len(used)} codes that share the most segments", fontsize=8
+        )
+    used = shown
     image = axes.imshow(values, cmap="Oranges", aspect="auto", interpolation="nearest")
     for row, line in enumerate(values):
         for col, value in enumerate(line):
