@@ -1104,6 +1104,7 @@ def _leak_pattern(original: str, kind: str) -> re.Pattern[str] | None:
 
 
 _WORD = re.compile(r"\w+(?:['’-]\w+)*")
+_WORD_RUN = re.compile(r"\w+")
 
 
 ROSTER_KINDS = ("participant", "moderator", "observer")
@@ -1115,10 +1116,13 @@ def in_authored_text(key: Iterable[KeyEntry], authored: str) -> list[KeyEntry]:
     in a transcript ("Pride", "Approach") is not a leak where the codebook says it."""
     if not authored:
         return []
+    words = set(_WORD_RUN.findall(authored.casefold()))
     found = []
     for entry in key:
         if entry.kind in ROSTER_KINDS or entry.kind not in LEAK_KINDS:
             continue
+        if not all(w in words for w in _WORD_RUN.findall(entry.original.casefold())):
+            continue  # a word of it is not there: no need to search (a large codebook is slow)
         pattern = _leak_pattern(entry.original, entry.kind)
         if pattern is not None and pattern.search(authored):
             found.append(entry)

@@ -565,20 +565,21 @@ def co_occurring_pairs(codings: Codings) -> list[dict[str, Any]]:
     turn_counts = co_occurrence(codings, within="turn")
     jaccard = co_occurrence(codings, measure="jaccard")
     codes = list(segment_counts.index)
+    segments, turns, jaccards = (
+        m.loc[codes, codes].to_numpy() for m in (segment_counts, turn_counts, jaccard)
+    )
     pairs = []
-    for i, a in enumerate(codes):
-        for b in codes[i + 1 :]:
-            turns = int(turn_counts.loc[a, b])
-            if turns:
-                pairs.append(
-                    {
-                        "code_a": a,
-                        "code_b": b,
-                        "segments": int(segment_counts.loc[a, b]),
-                        "turns": turns,
-                        "jaccard": round(float(jaccard.loc[a, b]), 4),
-                    }
-                )
+    for i, j in zip(*turns.nonzero(), strict=True):  # pairs found in the same turn at least
+        if i < j:
+            pairs.append(
+                {
+                    "code_a": codes[i],
+                    "code_b": codes[j],
+                    "segments": int(segments[i, j]),
+                    "turns": int(turns[i, j]),
+                    "jaccard": round(float(jaccards[i, j]), 4),
+                }
+            )
     pairs.sort(key=lambda p: (-p["segments"], -p["turns"], p["code_a"], p["code_b"]))
     return pairs
 
