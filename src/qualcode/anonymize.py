@@ -37,6 +37,7 @@ from .identifiers import (
     ORGANISATION_HEADS,
     PERSON_KINDS,
     TITLES,
+    WORD_RUN,
     Identifier,
     Lists,
     alternative_names,
@@ -1104,7 +1105,6 @@ def _leak_pattern(original: str, kind: str) -> re.Pattern[str] | None:
 
 
 _WORD = re.compile(r"\w+(?:['’-]\w+)*")
-_WORD_RUN = re.compile(r"\w+")
 
 
 ROSTER_KINDS = ("participant", "moderator", "observer")
@@ -1116,12 +1116,12 @@ def in_authored_text(key: Iterable[KeyEntry], authored: str) -> list[KeyEntry]:
     in a transcript ("Pride", "Approach") is not a leak where the codebook says it."""
     if not authored:
         return []
-    words = set(_WORD_RUN.findall(authored.casefold()))
+    words = set(WORD_RUN.findall(authored.casefold()))
     found = []
     for entry in key:
         if entry.kind in ROSTER_KINDS or entry.kind not in LEAK_KINDS:
             continue
-        if not all(w in words for w in _WORD_RUN.findall(entry.original.casefold())):
+        if not all(w in words for w in WORD_RUN.findall(entry.original.casefold())):
             continue  # a word of it is not there: no need to search (a large codebook is slow)
         pattern = _leak_pattern(entry.original, entry.kind)
         if pattern is not None and pattern.search(authored):

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -39,13 +39,6 @@ def available(report: ThemeReport) -> list[str]:
 MAX_WIDTH = 14.0  # inches: a figure for 200 groups stays printable
 MAX_LABELLED_GROUPS = 30
 MAX_CO_OCCURRING_CODES = 40  # the co-occurrence heatmap shows at most this many codes
-
-
-def _diagonal(matrix: Any, codes: list[str]) -> Any:
-    """The diagonal of a square code × code frame, as a series indexed by code."""
-    import pandas as pd
-
-    return pd.Series([matrix.loc[c, c] for c in codes], index=codes)
 
 
 def caption(name: str) -> str:
@@ -145,11 +138,11 @@ def co_occurrence(report: ThemeReport) -> Figure:
     if len(used) > MAX_CO_OCCURRING_CODES:
         # a heatmap of hundreds of codes is unreadable and takes minutes to draw: the codes
         # that share the most segments with others, in codebook order
-        shared = matrix.loc[used, used].sum(axis=1) - _diagonal(matrix, used)
+        counts = matrix.loc[used, used]
+        shared = counts.sum(axis=1) - counts.to_numpy().diagonal()
         top = set(shared.sort_values(ascending=False, kind="stable").index[:MAX_CO_OCCURRING_CODES])
         shown = [code for code in used if code in top]
-    matrix = matrix.loc[shown, shown]
-    values = matrix.to_numpy().astype(float)
+    values = matrix.loc[shown, shown].to_numpy().astype(float)
     for i in range(len(shown)):  # the diagonal (each code's own count) would drown the rest
         values[i][i] = float("nan")
     size = 2.5 + 0.22 * len(shown)
@@ -159,14 +152,13 @@ def co_occurrence(report: ThemeReport) -> Figure:
         axes.set_title(
             f"the {len(shown)} of {len(used)} codes that share the most segments", fontsize=8
         )
-    used = shown
     image = axes.imshow(values, cmap="Oranges", aspect="auto", interpolation="nearest")
     for row, line in enumerate(values):
         for col, value in enumerate(line):
             if value and value == value:
                 axes.text(col, row, f"{value:.0f}", ha="center", va="center", fontsize=6)
-    axes.set_xticks(range(len(used)), used, rotation=90, fontsize=6)
-    axes.set_yticks(range(len(used)), used, fontsize=6)
+    axes.set_xticks(range(len(shown)), shown, rotation=90, fontsize=6)
+    axes.set_yticks(range(len(shown)), shown, fontsize=6)
     figure.colorbar(image, ax=axes, shrink=0.6)
     return figure
 

@@ -294,7 +294,7 @@ _NAME_START = "(?:(?<![\\w@.])|(?<=\\.)(?=[A-ZÀ-ÖØ-Þ]))"
 # after a full stop with no space only when capitalised ("now.I'm", "Mr.Kovács"; not the
 # "kovacs" of an e-mail address, which the e-mail pattern takes whole)
 _NAME_END = r"(?=['’]s\b|[^\w@]|$)"
-_WORD_RUN = re.compile(r"\w+")
+WORD_RUN = re.compile(r"\w+")
 
 
 def _fold(word: str) -> str:
@@ -320,7 +320,7 @@ class _NameMatcher:
         """Non-overlapping matches, leftmost first and at one place the longest name, as one
         alternation of every name would give; the name is the match's group 1."""
         starts: list[tuple[int, list[re.Pattern[str]]]] = []
-        for word in _WORD_RUN.finditer(text):
+        for word in WORD_RUN.finditer(text):
             patterns = self.by_first_word.get(_fold(word.group()))
             if patterns:
                 starts.append((word.start(), patterns))
@@ -355,7 +355,7 @@ def _name_matcher(names: tuple[tuple[str, str, str], ...], case_sensitive: bool)
     for key, info in by_loose.items():  # longest first
         written = info[0] if case_sensitive else key
         pattern = re.compile(f"{_NAME_START}({_loose(written)}){_NAME_END}", flags)
-        first = _WORD_RUN.match(written)
+        first = WORD_RUN.match(written)
         if first is not None:
             by_first_word.setdefault(_fold(first.group()), []).append(pattern)
         elif written[:1] in "'’":  # `_loose` lets either apostrophe stand for the other
