@@ -364,6 +364,36 @@ def test_leak_check_finds_phrases_wherever_they_are(tmp_path: Path) -> None:
         assert find_leaks(leaking, key) == [(leaking / name, kind)], name
 
 
+def test_leak_check_searches_large_files_in_pieces_without_missing_a_cut(
+    tmp_path: Path,
+) -> None:
+    """A file of millions of characters is searched in overlapping pieces: an original
+    that a cut would split is still found, and no word is cut into a false hit."""
+    from qualcode.anonymize import LEAK_PIECE_CHARS, KeyEntry, _pieces_of, find_leaks
+
+    key = [
+        KeyEntry("Old City Hall Annex", "[Place 1]", "place"),
+        KeyEntry("Anna", "P01", "participant"),
+    ]
+    filler = "the hall of the city, said Johanna. " * (LEAK_PIECE_CHARS // 36 + 1)
+    clean = tmp_path / "clean"
+    _write(clean, "a.txt", filler * 2)
+    assert find_leaks(clean, key) == []  # "Johanna" holds "anna" but is not "Anna"
+    for shift in (-18, -12, -6, -1, 0, 3):  # the original across the first piece's end
+        at = LEAK_PIECE_CHARS + shift
+        text = filler[:at] + " Old City\nHall Annex " + filler[at:] + filler
+        leaking = tmp_path / f"leak{shift}"
+        _write(leaking, "b.txt", text)
+        assert find_leaks(leaking, key) == [(leaking / "b.txt", "place")], shift
+    text = "word " * 500_000  # 2.5 million characters
+    pieces = list(_pieces_of([text], size=100_000))
+    assert len(pieces) > 25 and pieces[0].startswith("word") and text.endswith(pieces[-1])
+    assert all(p.startswith("word") and p.rstrip().endswith("word") for p in pieces)
+    assert sum(len(p) for p in pieces) < 1.05 * len(text)
+    unbroken = "x" * 250_000  # no white space at all: cut anyway, and the loop ends
+    assert "".join(_pieces_of([unbroken], size=100_000)).count("x") >= len(unbroken)
+
+
 def test_leak_check_lets_the_codebook_use_a_word_taken_for_a_name(tmp_path: Path) -> None:
     """A word the detectors took for a name in a transcript ("Pride") stays where the
     codebook, which the reports copy, uses it; a roster name never does."""

@@ -124,3 +124,52 @@ def test_segment_docs_fall_back_when_the_turn_is_unknown(nlp) -> None:
     doc = result.docs.segment_doc(segment.transcript_id, segment.turn, segment.start, segment.end)
     assert doc is not None and doc.text == "I sorted it out."
     assert result.docs.segment_doc("other", 0, 0, 3) is None
+
+
+def test_packed_docs_give_back_what_was_added(nlp) -> None:
+    from qualcode.nlp import DETECTION_ATTRS, PackedDocs
+
+    with nlp.select_pipes(enable=[c for c in nlp.pipe_names if c in (*TAGGING, "ner")]):
+        docs = list(nlp.pipe(TEXTS))
+    packed, kept = PackedDocs(DETECTION_ATTRS), PackedDocs(DETECTION_ATTRS, pack=False)
+    for store in (packed, kept):
+        for group, doc in zip((0, 0, 2, 2), docs, strict=True):
+            store.add(group, doc)
+        assert [annotations(d) for d in store.docs(0)] == [annotations(d) for d in docs[:2]]
+        assert [str(t.morph) for t in store.docs(2)[0]] == [str(t.morph) for t in docs[2]]
+        assert [annotations(d) for d in store.docs(2)] == [annotations(d) for d in docs[2:]]
+        assert store.docs(1) == [] and len(store) == 2
+        try:
+            store.add(0, docs[0])  # a group is added in one go
+        except ValueError as error:
+            assert "closed" in str(error)
+        else:
+            raise AssertionError("adding to a closed group went through")
+    assert packed.packs and not kept.packs
+
+
+def test_large_projects_anonymise_as_small_ones(nlp, monkeypatch) -> None:
+    """Above `PARALLEL_WORDS` the text is tagged on two processes and each transcript's docs
+    are packed between detection, propagation and rewriting: the same result as below."""
+    from qualcode import nlp as nlp_module
+
+    transcripts = qc.read_transcripts(SAMPLE)
+    roster = SAMPLE / "participants.csv"
+    small = anonymize(transcripts, roster, nlp=nlp, tag=True)
+    monkeypatch.setattr(nlp_module, "PARALLEL_WORDS", 1_000)
+    large = anonymize(transcripts, roster, nlp=nlp, tag=True)
+    assert large.docs is not None and small.docs is not None
+    assert large.docs._docs.packs and not small.docs._docs.packs
+    assert [t.text for t in large.transcripts] == [t.text for t in small.transcripts]
+    assert large.key == small.key
+    assert large.review == small.review and large.misses == small.misses
+
+    def tagged(docs, transcript_id, turn):  # what the coder reads
+        offset, doc = docs.turn_doc(transcript_id, turn)
+        return offset, [(t.text_with_ws, t.tag_, t.pos_, t.lemma_, str(t.morph)) for t in doc]
+
+    for transcript in large.transcripts:
+        for turn in transcript.turns:
+            assert tagged(large.docs, transcript.id, turn.index) == tagged(
+                small.docs, transcript.id, turn.index
+            )

@@ -17,7 +17,7 @@ import os
 import re
 import string
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from pathlib import Path
@@ -50,7 +50,9 @@ from .identifiers import (
     roster_names,
 )
 from .nlp import (
+    DETECTION_ATTRS,
     TAGGING,
+    PackedDocs,
     TurnDocs,
     load_pipeline,
     pipe_options,
@@ -624,12 +626,15 @@ def anonymize(
     components = ner_pipeline(nlp)
     if tag:
         components = [c for c in nlp.pipe_names if c in components or c in TAGGING]
-    docs: list[Doc] = []
     found: list[list[Identifier]] = []
+    texts = [p.text for p in pieces]
+    options = pipe_options(texts)
+    # each transcript's docs are packed once detected and unpacked for propagation and
+    # rewriting, so a large project does not hold every doc between the two
+    docs = PackedDocs(DETECTION_ATTRS, pack=options["n_process"] > 1)
     with nlp.select_pipes(enable=components):
-        texts = [p.text for p in pieces]
-        for piece, doc in zip(pieces, pipe_texts(nlp, texts, **pipe_options(texts)), strict=True):
-            docs.append(without_tensor(doc))  # detecting while the workers tag the rest
+        for piece, doc in zip(pieces, pipe_texts(nlp, texts, **options), strict=True):
+            docs.add(piece.transcript, without_tensor(doc))  # detecting while workers tag
             found.append(
                 detect_in_doc(
                     doc,
@@ -815,9 +820,22 @@ def _starts_sentence(text: str, start: int) -> bool:
     return not before or before[-1] in ".!?\n…:-–—"
 
 
+def _places(pieces: Sequence[_Piece]) -> list[int]:
+    """Where each piece's doc is in its transcript's group of `PackedDocs`."""
+    places, counts = [], Counter[int]()
+    for piece in pieces:
+        places.append(counts[piece.transcript])
+        counts[piece.transcript] += 1
+    return places
+
+
+def _doc_getter(docs: PackedDocs, transcript: int, place: int) -> Callable[[], Doc]:
+    return lambda: docs.docs(transcript)[place]
+
+
 def _propagate(
     pieces: Sequence[_Piece],
-    docs: Sequence[Doc],
+    docs: PackedDocs,
     found: list[list[Identifier]],
     transcripts: Sequence[Transcript],
     ordinary: set[str],
@@ -888,14 +906,15 @@ def _propagate(
     exact_names = name_matcher(names, case_sensitive=True)
     loose_names = name_matcher(loose)
     result = []
-    for piece, doc, spans in zip(pieces, docs, found, strict=True):
+    for piece, place, spans in zip(pieces, _places(pieces), found, strict=True):
+        doc = _doc_getter(docs, piece.transcript, place)  # unpacked only if a name needs it
         extra = [
             replace(s, detector="propagation")
             for s in find_names(piece.text, exact_names, doc, "propagation")
             + [
                 s
                 for s in find_names(piece.text, loose_names, doc, "propagation")
-                if not s.text.islower() or _noun_like(doc, s)
+                if not s.text.islower() or _noun_like(doc(), s)
             ]
         ]
         result.append(merge_spans([*spans, *extra]))
@@ -909,7 +928,7 @@ def _context(text: str, start: int, end: int) -> str:
 def _rewrite(
     transcripts: Sequence[Transcript],
     pieces: Sequence[_Piece],
-    docs: Sequence[Doc],
+    docs: PackedDocs,
     found: Sequence[Sequence[Identifier]],
     pseudonyms: Pseudonyms,
     lists: Lists,
@@ -919,12 +938,14 @@ def _rewrite(
     """The anonymised transcripts, key and review; with `tagging`, also the tagged docs of
     the anonymised turns, made from the original turns' docs."""
     new_texts: dict[tuple[int, int | None, str], str] = {}
-    tagged: dict[tuple[int, int], Doc] = {}  # (transcript, turn) → doc of the new text
+    tagged = PackedDocs(pack=docs.packs)  # the docs of the new texts, a group a transcript
+    tagged_turns: dict[int, set[int]] = defaultdict(set)
     review: list[Replacement] = []
     misses: list[Replacement] = []
     key_rows: dict[tuple[str, str, str], set[str]] = defaultdict(set)
     originals = [render(t)[0] for t in transcripts]
-    for piece, doc, spans in zip(pieces, docs, found, strict=True):
+    for piece, place, spans in zip(pieces, _places(pieces), found, strict=True):
+        doc = docs.docs(piece.transcript)[place]
         transcript = transcripts[piece.transcript]
         text = piece.text
         out = []
@@ -976,7 +997,8 @@ def _rewrite(
         if tagging is not None and piece.turn is not None:
             new_doc = respelled(doc, new_text, regions, tagging) if regions else doc
             if new_doc is not None:
-                tagged[(piece.transcript, piece.turn)] = new_doc
+                tagged.add(piece.transcript, new_doc)
+                tagged_turns[piece.transcript].add(piece.turn)
         for start, end, kind in _possible_misses(doc, spans, lists):
             begin = piece.offset + start if piece.offset >= 0 else -1
             misses.append(
@@ -1039,14 +1061,15 @@ def _rewrite(
     ]
     turn_docs = None
     if tagging is not None:
-        turn_docs = TurnDocs()
+        turn_docs = TurnDocs(tagged)
         for t_index, transcript in enumerate(anonymised):
-            turn_docs.add_transcript(
+            turn_docs.place(
                 transcript.id,
+                t_index,
                 [
-                    (turn.index, offset, tagged.pop((t_index, turn.index)))
+                    (turn.index, offset)
                     for turn, offset in zip(transcript.turns, render(transcript)[1], strict=True)
-                    if (t_index, turn.index) in tagged
+                    if turn.index in tagged_turns[t_index]
                 ],
             )
     return AnonymizationResult(anonymised, key, review, misses, turn_docs)
@@ -1164,16 +1187,43 @@ def find_leaks(
     tags = frozenset(e.pseudonym for e in key if e.pseudonym.startswith("["))
     leaks = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        text = searchable_text(path)
-        if tags:  # "[University 1]" is a pseudonym, not "University"
-            text = _TAG.sub(lambda m: " " if m.group() in tags else m.group(), text)
-        words = _WORD.findall(text)
-        kind = _leaked_word(text, set(words), any_case, exact, ordinary)
-        if kind is None and phrases:
-            kind = _leaked_phrase(text, words, phrases)
-        if kind is not None:
-            leaks.append((path, kind))
+        for text in _pieces_of(searchable_parts(path)):
+            if tags:  # "[University 1]" is a pseudonym, not "University"
+                text = _TAG.sub(lambda m: " " if m.group() in tags else m.group(), text)
+            words = _WORD.findall(text)
+            kind = _leaked_word(text, set(words), any_case, exact, ordinary)
+            if kind is None and phrases:
+                kind = _leaked_phrase(text, words, phrases)
+            if kind is not None:
+                leaks.append((path, kind))
+                break
     return leaks
+
+
+LEAK_PIECE_CHARS = 1_000_000  # a file's text is searched in pieces of about this size
+_LEAK_OVERLAP = 2_000  # longer than any original: one that a cut splits is whole in a piece
+
+
+def _pieces_of(parts: Iterable[str], size: int = LEAK_PIECE_CHARS) -> Iterator[str]:
+    """The parts' texts in overlapping pieces cut after white space, so that the leak
+    check's word lists stay small for a project of millions of words; every original
+    shorter than the overlap lies whole in some piece, and no word is cut (but in a text
+    with no white space for half a piece)."""
+    for text in parts:
+        start = 0
+        while len(text) - start > size:
+            end = start + size
+            space = _last_space(text, start + size // 2, end)
+            end = space + 1 if space >= 0 else end
+            space = _last_space(text, start + 1, end - _LEAK_OVERLAP)
+            yield text[start:end]
+            start = space + 1 if space >= 0 else end - _LEAK_OVERLAP
+        yield text[start:]
+
+
+def _last_space(text: str, start: int, end: int) -> int:
+    """Where the last space, tab or line break in `text[start:end]` is, or -1."""
+    return max(text.rfind(space, start, end) for space in " \n\t")
 
 
 _TAG = re.compile(r"\[[^\[\]\n]{1,80}\]")
@@ -1266,27 +1316,30 @@ _LAYOUT_PARTS = re.compile(
 _STYLE_BLOCKS = re.compile(r"<style\b.*?</style>", re.DOTALL | re.IGNORECASE)
 
 
-def searchable_text(path: Path) -> str:
-    """A file's text for the leak check: for ZIP-based files (docx, xlsx, qdpx) the text of
-    the XML and text parts that hold content (not styles, fonts and themes); for HTML, the
-    page without its style sheet."""
-    data = path.read_bytes()
-    if data[:4] == b"PK\x03\x04":  # docx, xlsx, qdpx: search the XML inside
+def searchable_parts(path: Path) -> Iterator[str]:
+    """A file's texts for the leak check, one part at a time: for ZIP-based files (docx,
+    xlsx, qdpx) the text of each XML and text part that holds content (not styles, fonts and
+    themes); for HTML, the page without its style sheet; else the file's text."""
+    with path.open("rb") as file:
+        zipped = file.read(4) == b"PK\x03\x04"
+    if zipped:  # docx, xlsx, qdpx: search the XML inside
         import zipfile
 
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            texts = [
-                html.unescape(
-                    re.sub(r"<[^>]+>", " ", archive.read(name).decode("utf-8", "replace"))
-                )
-                for name in archive.namelist()
-                if name.endswith((".xml", ".qde", ".txt")) and not _LAYOUT_PARTS.search(name)
-            ]
-        return "\n".join(texts)
-    text = data.decode("utf-8", "replace")
+        with zipfile.ZipFile(path) as archive:
+            for name in archive.namelist():
+                if name.endswith((".xml", ".qde", ".txt")) and not _LAYOUT_PARTS.search(name):
+                    xml = archive.read(name).decode("utf-8", "replace")
+                    yield html.unescape(re.sub(r"<[^>]+>", " ", xml))
+        return
+    text = path.read_bytes().decode("utf-8", "replace")
     if path.suffix.lower() in (".html", ".htm"):
         text = _STYLE_BLOCKS.sub(" ", text)
-    return text
+    yield text
+
+
+def searchable_text(path: Path) -> str:
+    """A file's text for the leak check (`searchable_parts`, joined)."""
+    return "\n".join(searchable_parts(path))
 
 
 def check_leaks(folder: str | Path, key: Iterable[KeyEntry], authored: str = "") -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -381,14 +381,15 @@ def name_matcher(
 def find_names(
     text: str,
     names: Sequence[tuple[str, str, str]] | _NameMatcher,
-    doc: Doc | None,
+    doc: Doc | Callable[[], Doc] | None,
     detector: str,
     case_sensitive: bool = False,
 ) -> list[Identifier]:
     """Every occurrence of the given (name, kind, person) on word boundaries, with possessives.
 
     Names are case-insensitive, except names that are also ordinary words, which count only
-    where they name a person (`names_a_person`). `names` may be a `name_matcher` built once.
+    where they name a person (`names_a_person`). `names` may be a `name_matcher` built once;
+    `doc` may be a function that gives it, called only when a name needs its tags.
     """
     if not names:
         return []
@@ -409,7 +410,7 @@ def find_names(
         if case_sensitive and word != name and " ".join(word.split()) != name:
             continue
         if name.casefold() in ORDINARY_WORD_NAMES and not names_a_person(
-            text, match.start(1), match.end(1), doc
+            text, match.start(1), match.end(1), doc() if callable(doc) else doc
         ):
             continue
         found.append(Identifier(match.start(1), match.end(1), kind, word, detector, person))

@@ -300,19 +300,85 @@ def respelled(
 
 
 _KEPT_ATTRS = ["ORTH", "TAG", "POS", "LEMMA", "MORPH"]  # what a codebook's rules may read
+# what anonymising reads after detection: tags, lemmas, entities (the parser is never run)
+DETECTION_ATTRS = [*_KEPT_ATTRS, "ENT_IOB", "ENT_TYPE"]
+
+
+class PackedDocs:
+    """Docs held in numbered groups (one a transcript), added group after group: each group
+    is packed into a compressed `DocBin` once the next one starts, and unpacked when it is
+    asked for (the last one unpacked is kept), so a large project holds one transcript's
+    docs at a time instead of every doc between two passes over the text. With
+    `pack=False` the docs are simply kept (for small projects, where packing costs more
+    than the memory it saves)."""
+
+    def __init__(self, attrs: Sequence[str] = _KEPT_ATTRS, *, pack: bool = True) -> None:
+        self._attrs = list(attrs)
+        self._pack = pack
+        self._groups: dict[int, bytes | list[Doc]] = {}
+        self._filling: tuple[int, list[Doc]] | None = None
+        self._open: tuple[int, list[Doc]] | None = None
+        self._vocab: Any = None
+
+    def add(self, group: int, doc: Doc) -> None:
+        """Add a doc to `group`; adding to another group closes this one for good."""
+        if self._filling is None or self._filling[0] != group:
+            if group in self._groups:
+                raise ValueError(f"group {group} was closed already")
+            self._close()
+            self._filling = (group, [])
+        self._filling[1].append(doc)
+        self._vocab = doc.vocab
+
+    def _close(self) -> None:
+        if self._filling is None:
+            return
+        group, docs = self._filling
+        self._filling = None
+        if not self._pack:
+            self._groups[group] = docs
+            return
+        from spacy.tokens import DocBin
+
+        packed = DocBin(attrs=self._attrs, store_user_data=False)
+        for doc in docs:
+            packed.add(doc)
+        self._groups[group] = packed.to_bytes()
+
+    def docs(self, group: int) -> list[Doc]:
+        """The docs of a group in the order they were added ([] for a group never added)."""
+        from spacy.tokens import DocBin
+
+        if self._filling is not None and self._filling[0] == group:
+            return self._filling[1]
+        if self._open is not None and self._open[0] == group:
+            return self._open[1]
+        stored = self._groups.get(group, [])
+        if isinstance(stored, list):
+            return stored
+        docs = list(DocBin().from_bytes(stored).get_docs(self._vocab))
+        self._open = (group, docs)
+        return docs
+
+    @property
+    def packs(self) -> bool:
+        return self._pack
+
+    def __len__(self) -> int:
+        return len(self._groups) + (self._filling is not None)
 
 
 class TurnDocs:
     """Tagged and lemmatised docs of the turns of anonymised transcripts, made by the same
     pass of the pipeline that found the identifiers (`anonymize(..., tag=True)`), so that
     coding need not run the pipeline over the text a second time. Each transcript's docs are
-    kept packed (a compressed `DocBin`) and unpacked while its segments are coded, so a large
+    kept packed (`PackedDocs`) and unpacked while its segments are coded, so a large
     project holds one transcript's docs at a time."""
 
-    def __init__(self) -> None:
-        self._packed: dict[str, tuple[bytes, list[tuple[int, int]]]] = {}
-        self._vocab: Any = None
-        self._open_id: str | None = None
+    def __init__(self, docs: PackedDocs | None = None) -> None:
+        self._docs = docs or PackedDocs(_KEPT_ATTRS)
+        self._turns: dict[str, tuple[int, list[tuple[int, int]]]] = {}  # id → group, turns
+        self._open_id: str | None = None  # the transcript whose turns are unpacked
         self._open: dict[int, tuple[int, Doc]] = {}
         self._array_turn: tuple[str, int] | None = None  # the turn whose array is cached
         self._array: Any = None
@@ -320,29 +386,29 @@ class TurnDocs:
     def add_transcript(self, transcript_id: str, turns: Sequence[tuple[int, int, Doc]]) -> None:
         """The docs of a transcript's turns: (turn index, offset of the turn in the
         transcript's text, doc spelling the turn's text)."""
-        from spacy.tokens import DocBin
-
-        packed = DocBin(attrs=_KEPT_ATTRS, store_user_data=False)
+        group = -1 - len(self._turns)  # below the groups of a `PackedDocs` given at the start
         for _turn, _offset, doc in turns:
-            packed.add(doc)
-            self._vocab = doc.vocab
-        self._packed[transcript_id] = (packed.to_bytes(), [(t, o) for t, o, _ in turns])
+            self._docs.add(group, doc)
+        self.place(transcript_id, group, [(t, o) for t, o, _ in turns])
+
+    def place(self, transcript_id: str, group: int, turns: Sequence[tuple[int, int]]) -> None:
+        """Say that group `group` of the docs holds the docs of these (turn index, offset in
+        the transcript's text) of a transcript, in order."""
+        self._turns[transcript_id] = (group, list(turns))
         self._array_turn = None
         if self._open_id == transcript_id:
             self._open_id = None
 
     def __len__(self) -> int:
-        return sum(len(turns) for _, turns in self._packed.values())
+        return sum(len(turns) for _, turns in self._turns.values())
 
     def turn_doc(self, transcript_id: str, turn: int) -> tuple[int, Doc] | None:
         """(offset, doc) of a turn, or None when it is unknown."""
-        from spacy.tokens import DocBin
-
-        if transcript_id != self._open_id:
+        if self._open_id != transcript_id:
             self._open_id, self._open = transcript_id, {}
-            if transcript_id in self._packed:
-                data, turns = self._packed[transcript_id]
-                docs = DocBin().from_bytes(data).get_docs(self._vocab)
+            if transcript_id in self._turns:
+                group, turns = self._turns[transcript_id]
+                docs = self._docs.docs(group)
                 self._open = {t: (o, doc) for (t, o), doc in zip(turns, docs, strict=True)}
         return self._open.get(turn)
 
