@@ -8,6 +8,7 @@ import itertools
 import multiprocessing
 import os
 import re
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -304,18 +305,31 @@ _KEPT_ATTRS = ["ORTH", "TAG", "POS", "LEMMA", "MORPH"]  # what a codebook's rule
 DETECTION_ATTRS = [*_KEPT_ATTRS, "ENT_IOB", "ENT_TYPE"]
 
 
+@dataclass(frozen=True)
+class _Packed:
+    """A group of docs as one compressed table of token attributes (spaCy's string hashes:
+    the strings stay in the pipeline's `StringStore`, which this process keeps), with each
+    doc's length."""
+
+    data: bytes
+    lengths: list[int]
+
+
 class PackedDocs:
     """Docs held in numbered groups (one a transcript), added group after group: each group
-    is packed into a compressed `DocBin` once the next one starts, and unpacked when it is
+    is packed (`_Packed`) once the next one starts, and unpacked when it is
     asked for (the last one unpacked is kept), so a large project holds one transcript's
     docs at a time instead of every doc between two passes over the text. With
     `pack=False` the docs are simply kept (for small projects, where packing costs more
     than the memory it saves)."""
 
     def __init__(self, attrs: Sequence[str] = _KEPT_ATTRS, *, pack: bool = True) -> None:
-        self._attrs = list(attrs)
+        from spacy.attrs import IDS
+
+        # ORTH and SPACY first: the words and spaces a doc is made of again
+        self._ids = [IDS["ORTH"], IDS["SPACY"], *(IDS[a] for a in attrs if a != "ORTH")]
         self._pack = pack
-        self._groups: dict[int, bytes | list[Doc]] = {}
+        self._groups: dict[int, _Packed | list[Doc]] = {}
         self._filling: tuple[int, list[Doc]] | None = None
         self._open: tuple[int, list[Doc]] | None = None
         self._vocab: Any = None
@@ -338,16 +352,15 @@ class PackedDocs:
         if not self._pack:
             self._groups[group] = docs
             return
-        from spacy.tokens import DocBin
+        import numpy as np
 
-        packed = DocBin(attrs=self._attrs, store_user_data=False)
-        for doc in docs:
-            packed.add(doc)
-        self._groups[group] = packed.to_bytes()
+        arrays = [doc.to_array(self._ids) for doc in docs]
+        table = np.concatenate(arrays) if arrays else np.zeros((0, len(self._ids)), np.uint64)
+        self._groups[group] = _Packed(zlib.compress(table.tobytes(), 1), [len(a) for a in arrays])
 
     def docs(self, group: int) -> list[Doc]:
         """The docs of a group in the order they were added ([] for a group never added)."""
-        from spacy.tokens import DocBin
+        from spacy.tokens import Doc
 
         if self._filling is not None and self._filling[0] == group:
             return self._filling[1]
@@ -356,7 +369,22 @@ class PackedDocs:
         stored = self._groups.get(group, [])
         if isinstance(stored, list):
             return stored
-        docs = list(DocBin().from_bytes(stored).get_docs(self._vocab))
+        import numpy as np
+
+        table = np.frombuffer(zlib.decompress(stored.data), dtype=np.uint64)
+        table = table.reshape(-1, len(self._ids))
+        strings, docs, start = self._vocab.strings, [], 0
+        for length in stored.lengths:
+            rows = table[start : start + length]
+            start += length
+            doc = Doc(
+                self._vocab,
+                words=[strings[orth] for orth in rows[:, 0].tolist()],
+                spaces=rows[:, 1].astype(bool).tolist(),
+            )
+            if length:
+                doc.from_array(self._ids[2:], rows[:, 2:].copy())
+            docs.append(doc)
         self._open = (group, docs)
         return docs
 
