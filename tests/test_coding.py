@@ -156,3 +156,56 @@ def test_transcripts_coded_apart_roll_up_as_one_project(sample_transcripts, nlp)
     assert qc.build_themes(combined, book).to_dict() == qc.build_themes(whole, book).to_dict()
     with pytest.raises(qc.QualcodeError, match="two parts"):
         qc.Codings.combine([parts[0], parts[0]])
+
+
+@pytest.mark.parametrize(
+    ("pattern", "anchor"),
+    [
+        ([{"LOWER": "felt"}, {"LOWER": {"IN": ["more", "less"]}}], ("LOWER", {"felt"})),
+        ([{"lemma": {"IN": ["help", "aid"]}}, {"POS": "PRON"}], ("LEMMA", {"help", "aid"})),
+        ([{"TEXT": "I"}, {"LOWER": "really", "OP": "?"}], ("ORTH", {"I"})),
+        ([{"LOWER": "really", "OP": "*"}, {"LOWER": "not", "OP": "!"}], None),
+        ([{"LOWER": {"REGEX": "^conf"}}, {"LOWER": "x", "OP": "{2}"}], ("LOWER", {"x"})),
+        ([{"LOWER": "x", "OP": "{0,2}"}, {"POS": "VERB"}], None),
+        (
+            [{"LOWER": {"IN": ["a", "b"]}, "OP": "+"}, {"NORM": {"IN": ["c", "d", "e"]}}],
+            ("LOWER", {"a", "b"}),
+        ),
+    ],
+)
+def test_pattern_anchor_is_a_word_the_pattern_needs(pattern, anchor) -> None:
+    from qualcode.coding import pattern_anchor
+
+    found = pattern_anchor(pattern)
+    assert (found and (found[0], set(found[1]))) == (anchor or None)
+
+
+def test_token_patterns_find_what_one_matcher_finds(nlp) -> None:
+    """Indexed by anchor words, the patterns find exactly the matches of one spaCy Matcher
+    holding them all, a pattern shared by two rules reported under both."""
+    from spacy.matcher import Matcher
+
+    from qualcode.coding import TokenPatterns
+
+    rules = {
+        "a": [{"LOWER": "felt"}, {"LOWER": {"IN": ["more", "less"]}}],
+        "b": [{"LEMMA": "help"}, {"POS": "PRON", "OP": "?"}],
+        "c": [{"POS": "ADJ"}, {"LOWER": "students"}],
+        "d": [{"LOWER": {"REGEX": "^confiden"}}],  # no word to index by: always tried
+        "e": [{"LOWER": "felt"}, {"LOWER": {"IN": ["more", "less"]}}],  # the same as "a"
+        "f": [{"LOWER": "unheard"}],
+    }
+    patterns = TokenPatterns(nlp.vocab)
+    everything = Matcher(nlp.vocab)
+    for key, pattern in rules.items():
+        patterns.add(key, pattern)
+        everything.add(key, [pattern])
+    assert len(patterns) == 5
+    doc = nlp(
+        "I felt more confident once I helped them. Helping first-year students, I felt "
+        "less alone, and new students felt confidence too."
+    )
+    expected = sorted((nlp.vocab.strings[i], s, e) for i, s, e in everything(doc))
+    assert sorted(patterns.matches(doc)) == expected
+    assert {key for key, _s, _e in expected} == {"a", "b", "c", "d", "e"}
+    assert patterns.matches(nlp("")) == [] and TokenPatterns(nlp.vocab).matches(doc) == []

@@ -254,11 +254,107 @@ def _no_verb_lemma(word: str) -> str:
     return ""
 
 
+_WORD_ATTRS = ("ORTH", "TEXT", "LOWER", "LEMMA", "NORM")  # token attributes a word list tests
+_REQUIRED_OP = re.compile(r"1|\+|\{[1-9]\d*(,\d*)?\}")  # a token that must be there
+
+
+def pattern_anchor(pattern: Sequence[dict[str, Any]]) -> tuple[str, frozenset[str]] | None:
+    """The words a token pattern cannot match without: (attribute, its allowed values) of the
+    required token with the fewest allowed words, or None when every token is optional or
+    tested otherwise than by a word or word list (part of speech, a regex, a length)."""
+    best: tuple[str, frozenset[str]] | None = None
+    for token in pattern:
+        op = token.get("OP")
+        if op is not None and not _REQUIRED_OP.fullmatch(str(op)):
+            continue
+        for attr, value in token.items():
+            name = "ORTH" if attr.upper() == "TEXT" else attr.upper()
+            if name not in _WORD_ATTRS:
+                continue
+            if isinstance(value, str):
+                values = frozenset([value])
+            elif (
+                isinstance(value, dict)
+                and set(value) == {"IN"}
+                and all(isinstance(v, str) for v in value["IN"])
+            ):
+                values = frozenset(value["IN"])
+            else:
+                continue
+            if best is None or len(values) < len(best[1]):
+                best = (name, values)
+    return best
+
+
+class TokenPatterns:
+    """A codebook's token patterns, each distinct pattern in a `Matcher` of its own, indexed
+    by the words it cannot match without (`pattern_anchor`): a segment runs only the
+    patterns whose words it contains (and those without such words), so that the cost of
+    a segment follows its words, not the number of patterns in the codebook."""
+
+    def __init__(self, vocab: Any) -> None:
+        self._vocab = vocab
+        self._matchers: list[Any] = []
+        self._keys: list[list[str]] = []  # each distinct pattern's rule keys
+        self._distinct: dict[str, int] = {}
+        self._index: dict[int, dict[int, list[int]]] = {}  # attribute → word hash → patterns
+        self._unanchored: list[int] = []
+
+    def add(self, key: str, pattern: Sequence[dict[str, Any]]) -> None:
+        from spacy.attrs import IDS
+        from spacy.matcher import Matcher
+
+        tokens = [dict(token) for token in pattern]
+        canonical = json.dumps(tokens, sort_keys=True, ensure_ascii=False)
+        if canonical in self._distinct:
+            self._keys[self._distinct[canonical]].append(key)
+            return
+        number = len(self._matchers)
+        self._distinct[canonical] = number
+        matcher = Matcher(self._vocab)
+        matcher.add(key, [tokens])
+        self._matchers.append(matcher)
+        self._keys.append([key])
+        anchor = pattern_anchor(tokens)
+        if anchor is None:
+            self._unanchored.append(number)
+            return
+        attr, words = anchor
+        by_word = self._index.setdefault(IDS[attr], {})
+        for word in words:
+            by_word.setdefault(self._vocab.strings.add(word), []).append(number)
+
+    def __len__(self) -> int:
+        return len(self._matchers)
+
+    def matches(self, doc: Doc) -> list[tuple[str, int, int]]:
+        """(rule key, start, end) of every match in `doc`, as one `Matcher` holding every
+        pattern would give them."""
+        if not self._matchers:
+            return []
+        wanted = set(self._unanchored)
+        if self._index and len(doc):
+            attrs = list(self._index)
+            table = doc.to_array(attrs)
+            if table.ndim == 1:
+                table = table.reshape(-1, 1)
+            for column, attr in enumerate(attrs):
+                by_word = self._index[attr]
+                for word in set(table[:, column].tolist()):
+                    wanted.update(by_word.get(word, ()))
+        found = []
+        for number in sorted(wanted):
+            keys = self._keys[number]
+            for _match_id, start, end in self._matchers[number](doc):
+                found += [(key, start, end) for key in keys]
+        return found
+
+
 @dataclass
 class _CompiledCodebook:
     """Matchers for every rule entry of every code, keyed `<code>|<match|unless>|<kind>|<n>`."""
 
-    matcher: Any
+    patterns: TokenPatterns
     phrase_matcher: Any
     keywords: dict[str, list[tuple[str, tuple[str, ...]]]] = field(default_factory=dict)
     regexes: dict[str, tuple[Any, list[str]]] = field(default_factory=dict)  # regex.Pattern
@@ -341,11 +437,14 @@ def _rest_of_keyword(
 
 
 def compile_codebook(codebook: Codebook, nlp: Language) -> _CompiledCodebook:
-    """Build one `Matcher` and one `PhraseMatcher` for all codes, and compile the regexes."""
-    from spacy.matcher import Matcher, PhraseMatcher
+    """Build the token patterns (`TokenPatterns`), one `PhraseMatcher` for all codes, and
+    compile the regexes."""
+    from spacy.matcher import PhraseMatcher
 
     compiled = _CompiledCodebook(
-        Matcher(nlp.vocab), PhraseMatcher(nlp.vocab, attr="LOWER"), verb_lemma=verb_lemmas(nlp)
+        TokenPatterns(nlp.vocab),
+        PhraseMatcher(nlp.vocab, attr="LOWER"),
+        verb_lemma=verb_lemmas(nlp),
     )
     for code_index, code in enumerate(codebook.codes):
         for part, rules in (("match", code.match), ("unless", code.unless)):
@@ -359,7 +458,7 @@ def compile_codebook(codebook: Codebook, nlp: Language) -> _CompiledCodebook:
                     compiled.phrase_matcher.add(key, [nlp.make_doc(entry)])
                     compiled.labels[key] = f"'{entry}'"
                 elif kind == "patterns":
-                    compiled.matcher.add(key, [[dict(t) for t in entry]])
+                    compiled.patterns.add(key, entry)
                     compiled.labels[key] = json.dumps([dict(t) for t in entry], ensure_ascii=False)
                 else:
                     _pattern, keys = compiled.regexes.setdefault(  # each distinct regex once
@@ -431,12 +530,11 @@ def _code_segment(
     vocab_strings = doc.vocab.strings
     hits: dict[str, list[tuple[int, int, str]]] = defaultdict(list)  # key → char spans
     negatable: dict[str, list[bool]] = defaultdict(list)
-    matches = [
-        (vocab_strings[match_id], start, end)
-        for matcher in (compiled.matcher, compiled.phrase_matcher)
-        if len(matcher)
-        for match_id, start, end in matcher(doc)
-    ]
+    matches = compiled.patterns.matches(doc)
+    if len(compiled.phrase_matcher):
+        matches += [
+            (vocab_strings[i], start, end) for i, start, end in compiled.phrase_matcher(doc)
+        ]
     matches += keyword_matches(doc, compiled.keywords, compiled.verb_lemma)
     for key, start, end in matches:
         span = doc[start:end]
