@@ -286,16 +286,35 @@ def pattern_anchor(pattern: Sequence[dict[str, Any]]) -> tuple[str, frozenset[st
     return best
 
 
+def pattern_length(pattern: Sequence[dict[str, Any]]) -> int | None:
+    """The most tokens a match of a token pattern can span, None when unbounded."""
+    total = 0
+    for token in pattern:
+        op = str(token.get("OP", "1"))
+        if op in ("*", "+"):
+            return None
+        repeat = re.fullmatch(r"\{(\d*)(,?)(\d*)\}", op)
+        if repeat is None:
+            total += 1  # one token, optional or not ("1", "?", "!")
+        elif repeat[2] and not repeat[3]:
+            return None  # {n,}
+        else:
+            total += int(repeat[3] or repeat[1] or 0)
+    return total
+
+
 class TokenPatterns:
     """A codebook's token patterns, each distinct pattern in a `Matcher` of its own, indexed
-    by the words it cannot match without (`pattern_anchor`): a segment runs only the
-    patterns whose words it contains (and those without such words), so that the cost of
-    a segment follows its words, not the number of patterns in the codebook."""
+    by the words it cannot match without (`pattern_anchor`). A segment runs only the
+    patterns whose words it contains, and a pattern of bounded length only on the tokens
+    around those words, so that the cost of a segment follows its words, not the number of
+    patterns in the codebook."""
 
     def __init__(self, vocab: Any) -> None:
         self._vocab = vocab
         self._matchers: list[Any] = []
         self._keys: list[list[str]] = []  # each distinct pattern's rule keys
+        self._lengths: list[int | None] = []  # each distinct pattern's longest match
         self._distinct: dict[str, int] = {}
         self._index: dict[int, dict[int, list[int]]] = {}  # attribute → word hash → patterns
         self._unanchored: list[int] = []
@@ -315,6 +334,7 @@ class TokenPatterns:
         matcher.add(key, [tokens])
         self._matchers.append(matcher)
         self._keys.append([key])
+        self._lengths.append(pattern_length(tokens))
         anchor = pattern_anchor(tokens)
         if anchor is None:
             self._unanchored.append(number)
@@ -327,27 +347,63 @@ class TokenPatterns:
     def __len__(self) -> int:
         return len(self._matchers)
 
+    def _anchors(self, doc: Doc) -> dict[int, list[int]]:
+        """Pattern → token positions of its anchor words in `doc`."""
+        found: dict[int, list[int]] = defaultdict(list)
+        if not self._index or not len(doc):
+            return found
+        attrs = list(self._index)
+        table = doc.to_array(attrs)
+        if table.ndim == 1:
+            table = table.reshape(-1, 1)
+        for column, attr in enumerate(attrs):
+            by_word = self._index[attr]
+            words = table[:, column].tolist()
+            present = by_word.keys() & set(words)
+            if not present:
+                continue
+            for position, word in enumerate(words):
+                if word in present:
+                    for number in by_word[word]:
+                        found[number].append(position)
+        return found
+
     def matches(self, doc: Doc) -> list[tuple[str, int, int]]:
         """(rule key, start, end) of every match in `doc`, as one `Matcher` holding every
         pattern would give them."""
         if not self._matchers:
             return []
-        wanted = set(self._unanchored)
-        if self._index and len(doc):
-            attrs = list(self._index)
-            table = doc.to_array(attrs)
-            if table.ndim == 1:
-                table = table.reshape(-1, 1)
-            for column, attr in enumerate(attrs):
-                by_word = self._index[attr]
-                for word in set(table[:, column].tolist()):
-                    wanted.update(by_word.get(word, ()))
+        wanted: dict[int, list[int] | None] = dict.fromkeys(self._unanchored)
+        wanted.update(self._anchors(doc))
+        size = len(doc)
         found = []
         for number in sorted(wanted):
-            keys = self._keys[number]
-            for _match_id, start, end in self._matchers[number](doc):
-                found += [(key, start, end) for key in keys]
+            matcher, keys, length = (
+                self._matchers[number],
+                self._keys[number],
+                self._lengths[number],
+            )
+            positions = wanted[number]
+            windows = [(0, size)]
+            if positions is not None and length is not None:
+                windows = _merged_windows(positions, length, size)
+            for start, end in windows:
+                spans = matcher(doc if (start, end) == (0, size) else doc[start:end])
+                found += [(key, start + s, start + e) for _id, s, e in spans for key in keys]
         return found
+
+
+def _merged_windows(positions: list[int], length: int, size: int) -> list[tuple[int, int]]:
+    """The token ranges holding every match of `length` tokens or fewer that contains one of
+    `positions`, overlapping ranges merged."""
+    windows: list[tuple[int, int]] = []
+    for position in sorted(set(positions)):
+        start, end = max(0, position - length + 1), min(size, position + length)
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], max(end, windows[-1][1]))
+        else:
+            windows.append((start, end))
+    return windows
 
 
 @dataclass
@@ -358,6 +414,9 @@ class _CompiledCodebook:
     phrase_matcher: Any
     keywords: dict[str, list[tuple[str, tuple[str, ...]]]] = field(default_factory=dict)
     regexes: dict[str, tuple[Any, list[str]]] = field(default_factory=dict)  # regex.Pattern
+    regex_needs: dict[str, frozenset[str] | None] = field(default_factory=dict)
+    regex_words: frozenset[str] = frozenset()  # every word some regex needs
+    codes: tuple[Code, ...] = ()
     labels: dict[str, str] = field(default_factory=dict)  # key → readable rule
     verb_lemma: Callable[[str], str] = field(default=_no_verb_lemma)
 
@@ -391,6 +450,58 @@ def verb_lemmas(nlp: Language) -> Callable[[str], str]:
         return ""
 
     return verb_lemma
+
+
+def regex_needs(pattern: str) -> frozenset[str] | None:
+    """Words (casefolded, ASCII) of which a text must contain one for a codebook regex to
+    match it — the longest literal the regex cannot match without, or alternatives of one —
+    or None when there is no such word or the pattern is beyond Python's regex parser.
+    Compare with `fold_for_needs(text)`."""
+    from re import _constants as sre  # the parser's opcodes
+    from re import _parser
+
+    def needs(items: Any) -> frozenset[str] | None:
+        candidates: list[frozenset[str]] = []
+        run = ""
+        for op, value in items:
+            if op is sre.LITERAL and chr(value).isascii():
+                run += chr(value).casefold()
+                continue
+            if run:
+                candidates.append(frozenset([run]))
+                run = ""
+            found: frozenset[str] | None = None
+            if op is sre.SUBPATTERN:
+                found = needs(value[3])
+            elif op is sre.ATOMIC_GROUP:
+                found = needs(value)
+            elif op is sre.BRANCH:
+                branches = [needs(branch) for branch in value[1]]
+                if all(branches):
+                    found = frozenset().union(*branches)  # type: ignore[arg-type]
+            elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT) and value[0] >= 1:
+                found = needs(value[2])
+            if found:
+                candidates.append(found)
+        if run:
+            candidates.append(frozenset([run]))
+        if not candidates:
+            return None
+        return max(candidates, key=lambda words: min(len(word) for word in words))
+
+    try:
+        return needs(_parser.parse(pattern, re.IGNORECASE))
+    except Exception:  # re's parser is private and stricter than `regex`: no prefilter
+        return None
+
+
+_FOLD_FIXES = str.maketrans({"\u0130": "i"})  # İ matches i case-insensitively
+
+
+def fold_for_needs(text: str) -> str:
+    """`text` casefolded as `regex_needs` words are: every character a case-insensitive
+    regex matches with an ASCII letter becomes that letter."""
+    return text.translate(_FOLD_FIXES).casefold()
 
 
 def _key(code_index: int, part: str, kind: str, index: int) -> str:
@@ -465,7 +576,10 @@ def compile_codebook(codebook: Codebook, nlp: Language) -> _CompiledCodebook:
                         entry, (compile_regex(entry), [])
                     )
                     keys.append(key)
+                    compiled.regex_needs[entry] = regex_needs(entry)
                     compiled.labels[key] = f"/{entry}/"
+    compiled.codes = codebook.codes
+    compiled.regex_words = frozenset().union(*(w for w in compiled.regex_needs.values() if w))
     return compiled
 
 
@@ -519,17 +633,29 @@ def _speaker_allowed(segment: Segment, code: Code, codebook: Codebook) -> bool:
     return segment.role == "participant"
 
 
-def _code_segment(
-    doc: Doc,
-    segment: Segment,
-    codebook: Codebook,
-    compiled: _CompiledCodebook,
-    parse: Callable[[Doc], object] | None = None,
-) -> Iterator[Coding]:
-    """Codings of one segment; `parse` adds the dependency parse when negation needs it."""
+@dataclass
+class _SegmentHits:
+    """What a segment's rule entries hit: character spans and matched spans per rule key,
+    and the codes that may apply (a match hit, no `unless` hit, an allowed speaker) with
+    their match keys."""
+
+    spans: dict[str, list[tuple[int, int, str]]]
+    matched: dict[str, list[Span | None]]
+    candidates: list[tuple[Code, list[str]]]
+
+    @property
+    def needs_parse(self) -> bool:
+        """Whether a candidate code drops negated hits, which takes the dependency parse."""
+        return any(code.negation == "skip" for code, _keys in self.candidates)
+
+
+def _segment_hits(
+    doc: Doc, segment: Segment, codebook: Codebook, compiled: _CompiledCodebook
+) -> _SegmentHits:
+    """Every rule entry's hits in one segment."""
     vocab_strings = doc.vocab.strings
-    hits: dict[str, list[tuple[int, int, str]]] = defaultdict(list)  # key → char spans
-    negatable: dict[str, list[bool]] = defaultdict(list)
+    spans: dict[str, list[tuple[int, int, str]]] = defaultdict(list)  # key → char spans
+    matched: dict[str, list[Span | None]] = defaultdict(list)
     matches = compiled.patterns.matches(doc)
     if len(compiled.phrase_matcher):
         matches += [
@@ -538,36 +664,49 @@ def _code_segment(
     matches += keyword_matches(doc, compiled.keywords, compiled.verb_lemma)
     for key, start, end in matches:
         span = doc[start:end]
-        hits[key].append((span.start_char, span.end_char, span.text))
-        negatable[key].append(span)
-    for pattern, keys in compiled.regexes.values():
-        for found in _regex_hits(pattern, keys, segment, codebook):
-            if found.end() > found.start():
-                span = doc.char_span(found.start(), found.end(), alignment_mode="expand")
-                for key in keys:
-                    hits[key].append((found.start(), found.end(), found.group()))
-                    negatable[key].append(span)
-    if not hits:
-        return
+        spans[key].append((span.start_char, span.end_char, span.text))
+        matched[key].append(span)
+    if compiled.regexes:
+        folded = fold_for_needs(segment.text)
+        present = {word for word in compiled.regex_words if word in folded}
+        for entry, (pattern, keys) in compiled.regexes.items():
+            needs = compiled.regex_needs[entry]
+            if needs is not None and needs.isdisjoint(present):
+                continue  # the regex cannot match without one of these words
+            for found in _regex_hits(pattern, keys, segment, codebook):
+                if found.end() > found.start():
+                    span = doc.char_span(found.start(), found.end(), alignment_mode="expand")
+                    for key in keys:
+                        spans[key].append((found.start(), found.end(), found.group()))
+                        matched[key].append(span)
     by_code: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for key in hits:
+    for key in spans:
         code_index, part, _, _ = key.split("|")
         by_code[int(code_index)][part].append(key)
-    codes = codebook.codes
+    candidates = []
     for code_index, parts in sorted(by_code.items()):
-        code = codes[code_index]
-        if not parts.get("match") or parts.get("unless"):
-            continue
-        if not _speaker_allowed(segment, code, codebook):
-            continue
+        code = compiled.codes[code_index]
+        allowed = _speaker_allowed(segment, code, codebook)
+        if parts.get("match") and not parts.get("unless") and allowed:
+            candidates.append((code, sorted(parts["match"], key=_entry_order)))
+    return _SegmentHits(spans, matched, candidates)
+
+
+def _segment_codings(
+    found: _SegmentHits, segment: Segment, compiled: _CompiledCodebook
+) -> list[Coding]:
+    """The codings of a segment from its hits: a code's negated hits dropped for `negation:
+    skip` (read from the parse when the doc has one), then `min_matches` entries needed."""
+    codings = []
+    for code, keys in found.candidates:
         evidence: list[Evidence] = []
         entries = set()
-        for key in sorted(parts["match"], key=_entry_order):
-            if code.negation == "skip" and parse is not None and not doc.has_annotation("DEP"):
-                parse(doc)
+        for key in keys:
             kept = [
                 (start, end, text)
-                for (start, end, text), span in zip(hits[key], negatable[key], strict=True)
+                for (start, end, text), span in zip(
+                    found.spans[key], found.matched[key], strict=True
+                )
                 if code.negation != "skip" or span is None or not is_negated(span)
             ]
             if not kept:
@@ -585,18 +724,21 @@ def _code_segment(
                     )
                 )
         if len(entries) >= code.min_matches:
-            yield Coding(
-                segment.id,
-                segment.transcript_id,
-                segment.speaker,
-                code.id,
-                code.subtheme_id,
-                code.theme_id,
-                float(len(entries)),
-                tuple(sorted(evidence, key=lambda e: (e.start, e.end))),
-                "rule",
-                RULE_CODER,
+            codings.append(
+                Coding(
+                    segment.id,
+                    segment.transcript_id,
+                    segment.speaker,
+                    code.id,
+                    code.subtheme_id,
+                    code.theme_id,
+                    float(len(entries)),
+                    tuple(sorted(evidence, key=lambda e: (e.start, e.end))),
+                    "rule",
+                    RULE_CODER,
+                )
             )
+    return codings
 
 
 REGEX_TIMEOUT = 1.0  # seconds a codebook regex may take on one segment
@@ -654,6 +796,14 @@ def _components(nlp: Language, codebook: Codebook) -> list[str]:
     return [name for name in wanted if name in nlp.pipe_names]
 
 
+CODING_BATCH = 256  # segments whose hits are found before the ones needing it are parsed
+
+
+def _consume(docs: Iterable[Doc]) -> None:
+    for _doc in docs:
+        pass
+
+
 def apply_codebook(
     segments: Segments,
     codebook: Codebook,
@@ -681,13 +831,23 @@ def apply_codebook(
     tok2vec = nlp.get_pipe("tok2vec") if "tok2vec" in nlp.pipe_names else None
     parser = nlp.get_pipe("parser") if "parser" in nlp.pipe_names else None
 
-    def parse(doc: Doc) -> None:
-        if doc.tensor.size == 0 and tok2vec is not None:
-            tok2vec(doc)  # a doc cut from a tagged turn has no tok2vec output
-        parser(doc)
-
-    def code(doc: Doc, segment: Segment) -> list[Coding]:
-        return list(_code_segment(doc, segment, codebook, compiled, parse if parser else None))
+    def code(pairs: list[tuple[Doc, Segment]]) -> list[list[Coding]]:
+        """Codings of a batch of segments, parsing together those whose negation counts."""
+        found = [_segment_hits(doc, segment, codebook, compiled) for doc, segment in pairs]
+        if parser is not None:
+            unparsed = [
+                doc
+                for (doc, _segment), hits in zip(pairs, found, strict=True)
+                if hits.needs_parse and not doc.has_annotation("DEP")
+            ]
+            untagged = [doc for doc in unparsed if doc.tensor.size == 0]
+            if untagged and tok2vec is not None:  # a doc cut from a tagged turn has no tensor
+                _consume(tok2vec.pipe(untagged))
+            _consume(parser.pipe(unparsed))
+        return [
+            _segment_codings(hits, segment, compiled)
+            for (_doc, segment), hits in zip(pairs, found, strict=True)
+        ]
 
     by_segment: list[list[Coding]] = [[] for _ in segments]
     missing: list[int] = []  # segments to tag here: all of them without `docs`
@@ -697,12 +857,21 @@ def apply_codebook(
 
         def code_from_docs(bounds: tuple[int, int]) -> list[list[Coding] | None]:
             found: list[list[Coding] | None] = []
-            for index in range(*bounds):
-                segment = segments[index]
-                doc = docs.segment_doc(
-                    segment.transcript_id, segment.turn, segment.start, segment.end
-                )
-                found.append(None if doc is None else code(doc, segment))
+            for first in range(bounds[0], bounds[1], CODING_BATCH):
+                batch = [
+                    (
+                        docs.segment_doc(
+                            segments[index].transcript_id,
+                            segments[index].turn,
+                            segments[index].start,
+                            segments[index].end,
+                        ),
+                        segments[index],
+                    )
+                    for index in range(first, min(first + CODING_BATCH, bounds[1]))
+                ]
+                cut = iter(code([(doc, segment) for doc, segment in batch if doc is not None]))
+                found += [None if doc is None else next(cut) for doc, _segment in batch]
             return found
 
         if processes is None:
@@ -718,8 +887,11 @@ def apply_codebook(
     texts = [segments[index].text for index in missing]
     with nlp.select_pipes(enable=components):
         tagged = pipe_texts(nlp, texts, **pipe_options(texts))
-        for index, doc in zip(missing, tagged, strict=True):
-            by_segment[index] = code(doc, segments[index])
+        for first in range(0, len(missing), CODING_BATCH):
+            indexes = missing[first : first + CODING_BATCH]
+            pairs = [(next(tagged), segments[index]) for index in indexes]
+            for index, codings in zip(indexes, code(pairs), strict=True):
+                by_segment[index] = codings
     codings = [coding for found in by_segment for coding in found]
     return Codings(codings, segments, codebook)
 
