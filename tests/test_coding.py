@@ -209,3 +209,74 @@ def test_token_patterns_find_what_one_matcher_finds(nlp) -> None:
     assert sorted(patterns.matches(doc)) == expected
     assert {key for key, _s, _e in expected} == {"a", "b", "c", "d", "e"}
     assert patterns.matches(nlp("")) == [] and TokenPatterns(nlp.vocab).matches(doc) == []
+
+
+def test_token_patterns_run_around_anchor_words_find_every_match(nlp) -> None:
+    """Bounded patterns run only on windows around their anchor words: matches at a window's
+    edge, optional tokens on either side and anchors close together are all still found."""
+    from spacy.matcher import Matcher
+
+    from qualcode.coding import TokenPatterns, pattern_length
+
+    rules = {
+        "edge": [{"OP": "?"}, {"LOWER": "mentor"}, {"OP": "?"}, {"OP": "?"}],
+        "pair": [{"LOWER": "mentor"}, {"LOWER": {"IN": ["and", "or"]}}, {"LOWER": "mentee"}],
+        "repeat": [{"LOWER": "very", "OP": "{1,3}"}, {"LOWER": "good"}],
+        "open": [{"LOWER": "mentor"}, {"OP": "*"}, {"LOWER": "mentee"}],  # unbounded
+        "not": [{"LOWER": "mentor"}, {"LOWER": "and", "OP": "!"}],
+    }
+    assert [pattern_length(p) for p in rules.values()] == [4, 3, 4, None, 2]
+    patterns, everything = TokenPatterns(nlp.vocab), Matcher(nlp.vocab)
+    for key, pattern in rules.items():
+        patterns.add(key, pattern)
+        everything.add(key, [pattern])
+    for text in (
+        "mentor",
+        "Mentor and mentee met, and the mentor said it was very very very good",
+        "a b c d e f g h mentor i j k l m n mentor mentor or mentee very good",
+    ):
+        doc = nlp.make_doc(text)
+        expected = sorted((nlp.vocab.strings[i], s, e) for i, s, e in everything(doc))
+        assert sorted(patterns.matches(doc)) == expected, text
+
+
+REGEXES = [
+    r"\bregist(er|ered|ering|ration)\b",
+    r"\b(exam|course|class)?\s?timetables?\b",
+    r"\bself[- ]?(confiden(t|ce)|assured|assurance)\b",
+    r"\b(same|similar|different)\b[^.?!]{0,30}\bpatients?\b",
+    r"(?x) kick \s+ off",
+    r"kick\s+off",
+    r"(?-i:Ask) me",
+    r"stra(ss|ß)e",
+    r"(?:sk)+i",
+    r"\p{Lu}\w+",  # beyond Python's own parser: always run
+]
+
+
+@pytest.mark.parametrize("pattern", REGEXES)
+def test_a_regex_never_matches_without_a_word_it_needs(pattern: str) -> None:
+    from qualcode.codebook import compile_regex
+    from qualcode.coding import fold_for_needs, regex_needs
+
+    texts = [
+        "I REGISTERED for the course timetable.",
+        "Self-Confidence grew; SELF ASSURED now.",
+        "the same as with patients",
+        "KICK   off",
+        "ſkiing",  # long s
+        "\u212aICK off",  # Kelvin sign
+        "fİx kİck off",  # dotted capital I
+        "Ask me, ask ME",
+        "STRASSE",
+        "nothing at all here",
+    ]
+    regex, needs = compile_regex(pattern), regex_needs(pattern)
+    assert (needs is None) == pattern.startswith(r"\p")
+    for text in texts:
+        if needs is not None and regex.search(text):
+            folded = fold_for_needs(text)
+            assert any(word in folded for word in needs), f"{pattern} on {text}"
+    assert regex_needs(r"\bregist(er|ered)\b") == {"regist"}
+    assert regex_needs(r"\bself[- ]?(confiden(t|ce)|assured)\b") == {"confiden", "assured"}
+    assert regex_needs("a*|b") is None
