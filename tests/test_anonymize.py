@@ -474,3 +474,32 @@ def test_a_name_glued_to_a_full_stop_is_masked_everywhere(nlp) -> None:
     assert one_transcript(nlp, "I asked Kovács about it.Kovács said no.") == [
         "I asked [Person A] about it.[Person A] said no."
     ]
+
+
+@pytest.mark.parametrize("parallel_bytes", [10**12, 0])
+def test_leak_check_on_two_processes_finds_the_same_leaks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parallel_bytes: int
+) -> None:
+    """A large output is searched on two processes, each taking some files: every leaking
+    file is still reported, in file order, and the clean ones are not."""
+    import importlib
+
+    from qualcode.anonymize import KeyEntry, find_leaks
+
+    module = importlib.import_module("qualcode.anonymize")  # the package's name is the function
+    monkeypatch.setattr(module, "LEAK_PARALLEL_BYTES", parallel_bytes)
+    key = [KeyEntry("City Hall", "[Place 1]", "place"), KeyEntry("Anna", "P01", "participant")]
+    filler = "the meeting went on. " * 2_000
+    files = {
+        "a.txt": filler,
+        "b.txt": filler + "Meet me at City Hall.",
+        "c.txt": "short and clean",
+        "d/e.txt": "anna said " + filler * 3,
+        "f.txt": filler * 2,
+    }
+    for name, text in files.items():
+        _write(tmp_path / Path(name).parent, Path(name).name, text)
+    assert find_leaks(tmp_path, key) == [
+        (tmp_path / "b.txt", "place"),
+        (tmp_path / "d/e.txt", "participant"),
+    ]

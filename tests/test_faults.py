@@ -83,12 +83,19 @@ FAULT_EVENTS = {
 
 
 def run_in_child(
-    args: list[str], *, kill_at: int = 0, sig: int = signal.SIGKILL, log: Path | None = None
+    args: list[str],
+    *,
+    kill_at: int = 0,
+    sig: int = signal.SIGKILL,
+    log: Path | None = None,
+    kill_worker: bool = False,
 ) -> int:
     """Run the command line in a forked copy of this process (spaCy already loaded) and
     send it `sig` at its `kill_at`-th change to the file system (an open for writing, a
     rename, link, removal or new folder, a call into libc such as the folder exchange).
-    With `log`, every change is listed there as `event<TAB>path`. Returns the exit status."""
+    With `log`, every change is listed there as `event<TAB>path`, those of the run's worker
+    processes (which write the reports) in `<log>.workers`. `kill_worker` kills the first
+    worker process at its first change instead. Returns the exit status."""
     pid = os.fork()
     if pid == 0:  # the child: never returns into pytest
         code = 1
@@ -96,6 +103,9 @@ def run_in_child(
             sys.stderr = open(os.devnull, "w")  # noqa: SIM115
             sys.stdout = sys.stderr
             changes: list[str] = []
+            main = os.getpid()
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+            worker_log = os.open(f"{log}.workers", flags) if log is not None else -1
 
             def hook(event: str, event_args: tuple) -> None:
                 if event == "open" and not _writes(event_args):
@@ -103,7 +113,14 @@ def run_in_child(
                 if event != "open" and event not in FAULT_EVENTS:
                     return
                 target = event_args[0] if event_args else ""
-                changes.append(f"{event}\t{target if isinstance(target, (str, bytes)) else ''}")
+                line = f"{event}\t{target if isinstance(target, (str, bytes)) else ''}"
+                if os.getpid() != main:  # a worker process
+                    if kill_worker:
+                        os.kill(os.getpid(), signal.SIGKILL)
+                    if worker_log >= 0:  # opened before: no event of its own
+                        os.write(worker_log, (line + "\n").encode())
+                    return
+                changes.append(line)
                 if len(changes) == kill_at:
                     os.kill(os.getpid(), sig)
 
@@ -125,11 +142,9 @@ def run_in_child(
 def test_every_output_is_written_under_a_temporary_name(project: Path, nlp) -> None:
     log = project.parent / "changes.txt"
     assert run_in_child([*RUN[:-2], "--format", "md,json,html,docx,xlsx,qdpx"], log=log) == 0
-    opened = [
-        Path(line.split("\t")[1])
-        for line in log.read_text().splitlines()
-        if line.startswith("open\t")
-    ]
+    lines = log.read_text().splitlines() + Path(f"{log}.workers").read_text().splitlines()
+    opened = [Path(line.split("\t")[1]) for line in lines if line.startswith("open\t")]
+    assert any("report.docx" in str(path) for path in opened)
     mine = [p for p in opened if project in Path(os.path.abspath(p)).parents]
     assert len(mine) >= 12
     direct = [p for p in mine if not re.fullmatch(r"\..+\.tmp", p.name)]
@@ -168,7 +183,7 @@ def test_a_run_killed_anywhere_leaves_the_old_or_the_new_outputs(project: Path, 
     staging = next(i for i, line in enumerate(log.read_text().splitlines(), 1) if "staging" in line)
     points = [
         (staging, signal.SIGKILL),  # the first file of the new run
-        ((staging + swap) // 2, signal.SIGINT),  # among the reports
+        ((staging + swap) // 2, signal.SIGINT),  # among the analysis files
         ((staging + swap) // 2 + 1, signal.SIGKILL),
         (swap - 1, signal.SIGINT),  # the user's file carried over, the key written
         (swap - 1, signal.SIGTERM),
@@ -190,6 +205,18 @@ def test_a_run_killed_anywhere_leaves_the_old_or_the_new_outputs(project: Path, 
             _restart(project)
     assert invoke(*RUN).exit_code == 0  # the next run also cleans up what killed runs left
     assert snapshot(project / "out") == new
+    assert not list(project.glob(".qualcode-staging-*"))
+
+
+@needs_fork
+def test_a_report_worker_killed_leaves_the_old_outputs(project: Path, nlp) -> None:
+    """The reports are written by worker processes: one of them killed, the run fails with
+    one error line and the previous outputs stay as they were, with no staging left."""
+    _restart(project)
+    old = snapshot(project / "out")
+    status = run_in_child(RUN, kill_worker=True)
+    assert os.WEXITSTATUS(status) == 1
+    assert snapshot(project / "out") == old
     assert not list(project.glob(".qualcode-staging-*"))
 
 

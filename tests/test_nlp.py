@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 import qualcode as qc
 from qualcode.anonymize import anonymize
+from qualcode.codebook import CodebookProblems
 from qualcode.coding import apply_codebook
+from qualcode.errors import CodebookError
 from qualcode.nlp import TAGGING, pipe_in_processes, pipe_texts, respelled
 
 from .conftest import SAMPLE
@@ -173,3 +177,21 @@ def test_large_projects_anonymise_as_small_ones(nlp, monkeypatch) -> None:
             assert tagged(large.docs, transcript.id, turn.index) == tagged(
                 small.docs, transcript.id, turn.index
             )
+
+
+def _fails_on_odd(number: int) -> int:
+    if number % 2:
+        raise CodebookProblems([CodebookError("bad rule", file="book.yaml", line=number, fix="x")])
+    return number * 10
+
+
+def test_a_worker_process_error_reaches_the_caller_whole() -> None:
+    """An error raised in a forked worker arrives as the same error, with its file, line and
+    fix (what the CLI prints as one line), and its parts."""
+    from qualcode.nlp import map_in_processes
+
+    assert map_in_processes(_fails_on_odd, [2, 4], 2) == [20, 40]
+    with pytest.raises(CodebookProblems) as raised:
+        map_in_processes(_fails_on_odd, [2, 3], 2)
+    assert str(raised.value) == "book.yaml:3: bad rule — x"
+    assert raised.value.line == 3 and [p.line for p in raised.value.problems] == [3]

@@ -21,6 +21,7 @@ from .errors import (
     QualcodeWarning,
     RosterError,
     TranscriptFormatError,
+    WorkerError,
 )
 from .exchange import (
     ImportNote,
@@ -87,6 +88,7 @@ __all__ = [
     "Transcript",
     "TranscriptFormatError",
     "Turn",
+    "WorkerError",
     "__version__",
     "agreement",
     "agreement_among",

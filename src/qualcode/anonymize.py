@@ -55,6 +55,7 @@ from .nlp import (
     PackedDocs,
     TurnDocs,
     load_pipeline,
+    map_in_processes,
     pipe_options,
     pipe_texts,
     respelled,
@@ -1152,6 +1153,56 @@ def in_authored_text(key: Iterable[KeyEntry], authored: str) -> list[KeyEntry]:
     return found
 
 
+@dataclass(frozen=True)
+class _Originals:
+    """The key's originals as the leak check looks for them (`find_leaks`)."""
+
+    any_case: dict[str, str]  # single words, case-folded → kind
+    exact: dict[str, str]
+    ordinary: dict[str, str]  # names that are ordinary words: only capitalised in a sentence
+    phrases: list[_Phrase]
+    tags: frozenset[str]  # pseudonyms in brackets, not searched inside
+
+    @classmethod
+    def of(cls, key: list[KeyEntry], authored: str) -> _Originals:
+        excused = set(in_authored_text(key, authored))
+        originals = cls(
+            {}, {}, {}, [], frozenset(e.pseudonym for e in key if e.pseudonym.startswith("["))
+        )
+        for entry in key:
+            word = entry.original.strip()
+            if entry.kind not in LEAK_KINDS or word == entry.pseudonym.strip() or entry in excused:
+                continue
+            pattern = _leak_pattern(word, entry.kind)
+            if pattern is None:
+                continue
+            if not _WORD.fullmatch(word):
+                originals.phrases.append(_Phrase.of(word, pattern, entry.kind))
+            elif word.casefold() in ORDINARY_WORD_NAMES:
+                originals.ordinary.setdefault(word, entry.kind)
+            elif pattern.flags & re.IGNORECASE:
+                originals.any_case.setdefault(word.casefold(), entry.kind)
+            else:
+                originals.exact.setdefault(word, entry.kind)
+        return originals
+
+    def in_file(self, path: Path) -> str | None:
+        """The kind of the first original found in a file, or None."""
+        for text in _pieces_of(searchable_parts(path)):
+            if self.tags:  # "[University 1]" is a pseudonym, not "University"
+                text = _TAG.sub(lambda m: " " if m.group() in self.tags else m.group(), text)
+            words = _WORD.findall(text)
+            kind = _leaked_word(text, set(words), self.any_case, self.exact, self.ordinary)
+            if kind is None and self.phrases:
+                kind = _leaked_phrase(text, words, self.phrases)
+            if kind is not None:
+                return kind
+        return None
+
+
+LEAK_PARALLEL_BYTES = 20_000_000  # outputs above this size are searched on two processes
+
+
 def find_leaks(
     folder: str | Path, key: Iterable[KeyEntry], authored: str = ""
 ) -> list[tuple[Path, str]]:
@@ -1160,44 +1211,22 @@ def find_leaks(
     Single words are looked up among the file's words (roster names case-insensitively, other
     single words as written, names that are ordinary words only capitalised inside a
     sentence); names of several words are searched as phrases. Originals that `authored`
-    (the codebook's text) uses are not looked for (`in_authored_text`).
+    (the codebook's text) uses are not looked for (`in_authored_text`). Large outputs are
+    searched on two forked processes, each taking files of about half the bytes.
     """
-    folder = Path(folder)
-    key = list(key)
-    excused = set(in_authored_text(key, authored))
-    any_case: dict[str, str] = {}
-    exact: dict[str, str] = {}
-    ordinary: dict[str, str] = {}
-    phrases: list[_Phrase] = []
-    for entry in key:
-        word = entry.original.strip()
-        if entry.kind not in LEAK_KINDS or word == entry.pseudonym.strip() or entry in excused:
-            continue
-        pattern = _leak_pattern(word, entry.kind)
-        if pattern is None:
-            continue
-        if not _WORD.fullmatch(word):
-            phrases.append(_Phrase.of(word, pattern, entry.kind))
-        elif word.casefold() in ORDINARY_WORD_NAMES:
-            ordinary.setdefault(word, entry.kind)
-        elif pattern.flags & re.IGNORECASE:
-            any_case.setdefault(word.casefold(), entry.kind)
-        else:
-            exact.setdefault(word, entry.kind)
-    tags = frozenset(e.pseudonym for e in key if e.pseudonym.startswith("["))
-    leaks = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        for text in _pieces_of(searchable_parts(path)):
-            if tags:  # "[University 1]" is a pseudonym, not "University"
-                text = _TAG.sub(lambda m: " " if m.group() in tags else m.group(), text)
-            words = _WORD.findall(text)
-            kind = _leaked_word(text, set(words), any_case, exact, ordinary)
-            if kind is None and phrases:
-                kind = _leaked_phrase(text, words, phrases)
-            if kind is not None:
-                leaks.append((path, kind))
-                break
-    return leaks
+    originals = _Originals.of(list(key), authored)
+    paths = sorted(p for p in Path(folder).rglob("*") if p.is_file())
+    sizes = {path: path.stat().st_size for path in paths}
+    parts = 2 if sum(sizes.values()) > LEAK_PARALLEL_BYTES and (os.cpu_count() or 1) > 1 else 1
+    groups: list[list[Path]] = [[] for _ in range(parts)]
+    for path in sorted(paths, key=sizes.__getitem__, reverse=True):  # largest to the lightest
+        min(groups, key=lambda group: sum(sizes[p] for p in group)).append(path)
+
+    def search(group: list[Path]) -> list[tuple[Path, str]]:
+        return [(path, kind) for path in group if (kind := originals.in_file(path)) is not None]
+
+    found = [leak for part in map_in_processes(search, groups, parts) for leak in part]
+    return sorted(found, key=lambda leak: paths.index(leak[0]))
 
 
 LEAK_PIECE_CHARS = 1_000_000  # a file's text is searched in pieces of about this size
@@ -1277,17 +1306,19 @@ def _leaked_phrase(text: str, words: list[str], phrases: list[_Phrase]) -> str |
     """The kind of the first phrase found in the text. A phrase can only be there if its
     words and each pair of neighbouring words are; its pattern is then tried only where the
     case-folded phrase is, rather than through the whole file once per phrase."""
-    sequence = [w.casefold() for w in words]
+    folded = text.casefold()
+    same_length = len(folded) == len(text)  # no letter folds to two ("ß"): same words
+    sequence = _WORD.findall(folded) if same_length else [w.casefold() for w in words]
     present = set(sequence)
     candidates = [p for p in phrases if all(w in present for w in p.words)]
     if not candidates:
         return None
-    pairs = set(pairwise(sequence))
+    leading = {word for p in candidates for word in p.words[:-1]}
+    pairs = {pair for pair in pairwise(sequence) if pair[0] in leading}
     candidates = [p for p in candidates if all(pair in pairs for pair in pairwise(p.words))]
     if not candidates:
         return None
-    folded = text.casefold()
-    if len(folded) != len(text):  # a letter that folds to two ("ß"): positions would differ
+    if not same_length:  # positions in the folded text would differ from the text's
         return next((p.kind for p in candidates if p.pattern.search(text)), None)
     return next((p.kind for p in candidates if _phrase_found(text, folded, p)), None)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 
 def _where(file: str | Path | None, line: int | None) -> str:
@@ -38,6 +39,24 @@ class QualcodeError(Exception):
         text = _where(self.file, self.line) + _one_line(self.what)
         return f"{text} — {_one_line(self.fix)}" if self.fix else text
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled whole (a worker process's error reaches the main process as it was)."""
+        return _rebuild, (type(self), self.what, self.file, self.line, self.fix, self.__dict__)
+
+
+def _rebuild(
+    kind: type[QualcodeError],
+    what: str,
+    file: str | Path | None,
+    line: int | None,
+    fix: str | None,
+    state: dict[str, Any],
+) -> QualcodeError:
+    error = kind.__new__(kind)
+    error.__dict__.update(state)
+    QualcodeError.__init__(error, what, file=file, line=line, fix=fix)
+    return error
+
 
 def _one_line(text: str) -> str:
     """A message on one line: line breaks (a parser's message often ends in one) become
@@ -55,6 +74,10 @@ class RosterError(QualcodeError):
 
 class CodebookError(QualcodeError):
     """A codebook cannot be read or is invalid."""
+
+
+class WorkerError(QualcodeError):
+    """A worker process of a parallel stage stopped before it finished."""
 
 
 class ModelNotFoundError(QualcodeError):

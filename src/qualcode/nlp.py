@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import functools
 import itertools
 import multiprocessing
@@ -13,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .errors import ModelNotFoundError
+from .errors import ModelNotFoundError, WorkerError
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -191,9 +192,27 @@ def pipe_in_processes(
     _worker_pipeline = nlp
     batches = [texts[i : i + batch_size] for i in range(0, len(texts), batch_size)]
     context = multiprocessing.get_context("fork")
-    with concurrent.futures.ProcessPoolExecutor(n_process, mp_context=context) as pool:
+    with (
+        _worker_failures(),
+        concurrent.futures.ProcessPoolExecutor(n_process, mp_context=context) as pool,
+    ):
         for data in pool.map(_annotate_batch, batches):
             yield from DocBin().from_bytes(data).get_docs(nlp.vocab)
+
+
+@contextlib.contextmanager
+def _worker_failures() -> Iterator[None]:
+    """A worker process that dies (killed, often by the system for lack of memory) stops
+    the job with one error line instead of a stack."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        yield
+    except BrokenProcessPool:
+        raise WorkerError(
+            "a worker process stopped before it finished (killed, perhaps for lack of memory)",
+            fix="free some memory and run again; earlier outputs are as they were",
+        ) from None
 
 
 _worker_task: Callable[[Any], Any] | None = None  # the task a forked worker inherits
@@ -215,7 +234,10 @@ def map_in_processes(task: Callable[[T], R], arguments: Sequence[T], n_process: 
     _worker_task = task
     try:
         context = multiprocessing.get_context("fork")
-        with concurrent.futures.ProcessPoolExecutor(n_process, mp_context=context) as pool:
+        with (
+            _worker_failures(),
+            concurrent.futures.ProcessPoolExecutor(n_process, mp_context=context) as pool,
+        ):
             return list(pool.map(_run_task, arguments))
     finally:
         _worker_task = None

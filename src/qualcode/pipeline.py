@@ -29,7 +29,7 @@ from .coding import Codings, apply_codebook, read_codings, write_codings
 from .config import RunConfig
 from .errors import ConfigurationError, OutputError, warn
 from .files import atomic_write_text, csv_text, staged_folder
-from .nlp import load_pipeline, pipeline_info
+from .nlp import load_pipeline, map_in_processes, pipeline_info
 from .reports import write_report
 from .roster import Roster
 from .segments import Segments, read_segments, segment, write_segments
@@ -774,25 +774,38 @@ def write_analysis(
     return written
 
 
+REPORT_ORDER = ("xlsx", "html", "docx", "qdpx", "md")  # slowest to write first
+
+
 def write_reports(
     themes: ThemeReport,
     out: Path,
     formats: Iterable[str],
     info: dict[str, Any] | None = None,
     human: Iterable[Codings] = (),
+    *,
+    processes: int | None = None,
 ) -> list[Path]:
     """`report.<format>` for each report format asked for (`themes.json` is always there);
     `qdpx` is the REFI-QDA project `project.qdpx`, made from the files already in `out`,
-    with the `human` coders' codings as further coders."""
-    written = []
-    for fmt in formats:
+    with the `human` coders' codings as further coders. The reports are independent and
+    written side by side on `processes` forked processes (by default two on a machine
+    with two cores)."""
+    human = list(human)
+    wanted = [fmt for fmt in dict.fromkeys(formats) if fmt != "json"]
+
+    def write_one(fmt: str) -> Path:
         if fmt == "qdpx":
             from .exchange import export_qdpx
 
-            written.append(export_qdpx(out, out / "project.qdpx", codings=list(human)))
-        elif fmt != "json":
-            written.append(write_report(themes, out / f"report.{fmt}", info))
-    return written
+            return export_qdpx(out, out / "project.qdpx", codings=human)
+        return write_report(themes, out / f"report.{fmt}", info)
+
+    order = sorted(wanted, key=lambda f: REPORT_ORDER.index(f) if f in REPORT_ORDER else 0)
+    if processes is None:
+        processes = min(2, os.cpu_count() or 1)
+    written = dict(zip(order, map_in_processes(write_one, order, processes), strict=True))
+    return [written[fmt] for fmt in wanted]
 
 
 def load_run(out: str | Path) -> ThemeReport:
