@@ -331,3 +331,71 @@ def test_name_matcher_finds_what_one_alternation_of_the_names_finds() -> None:
         found = [(m.start(1), m.end(1)) for m in name_matcher(names, case_sensitive).finditer(text)]
         assert found == expected, case_sensitive
         assert len(found) > 15
+
+
+def test_entities_are_the_docs_entities(nlp, sample_transcripts) -> None:
+    """Read from the table of entity tags, the entities are spaCy's own, label for label,
+    also where an entity ends at the doc's end or one follows another directly."""
+    from spacy.tokens import Span
+
+    from qualcode.identifiers import entities
+
+    texts = [turn.text for t in sample_transcripts for turn in t.turns]
+    texts += ["I met Anna Kovács", "Paris London Berlin", "", "   "]
+    seen = 0
+    for doc in nlp.pipe(texts):
+        assert [(e.start, e.end, e.label_) for e in entities(doc)] == [
+            (e.start, e.end, e.label_) for e in doc.ents
+        ]
+        seen += len(doc.ents)
+    doc = nlp.make_doc("Anna and Bea met in Pécs")
+    doc.ents = [Span(doc, 0, 1, "PERSON"), Span(doc, 2, 3, "PERSON"), Span(doc, 5, 6, "GPE")]
+    assert [(e.start, e.end, e.label_) for e in entities(doc)] == [
+        (0, 1, "PERSON"),
+        (2, 3, "PERSON"),
+        (5, 6, "GPE"),
+    ]
+    assert seen > 50
+
+
+@pytest.mark.parametrize(
+    ("pattern", "needed"),
+    [
+        (r"\d{4}-\d{2}", True),
+        (r"[0-9]+x", True),
+        (r"(?=[A-Z0-9]*\d)[A-Z0-9]{6}", True),
+        (r"\b(?:19|20)\d{2}|\d+/\d+", True),
+        (r"[^0-9]+", False),
+        (r"plot (?:\d+|[A-Z])", False),
+        (r"\d?x", False),
+        (r"[\d,.]+", False),
+        (r"(?!\d)\w+", False),
+    ],
+)
+def test_needs_digit(pattern: str, needed: bool) -> None:
+    import re
+
+    from qualcode.identifiers import needs_digit
+
+    assert needs_digit(re.compile(pattern)) is needed
+
+
+def test_the_digit_shortcut_changes_no_finding(monkeypatch, sample_transcripts) -> None:
+    """Patterns that need a digit are skipped on text without one: the findings are those
+    of trying every pattern, on digit-free text and on text with digits."""
+    import importlib
+
+    from qualcode.identifiers import _NEEDS_DIGIT, PATTERNS, pattern_identifiers
+
+    module = importlib.import_module("qualcode.identifiers")
+    texts = [
+        "Call me on plus three six, or at 06 30 123 4567, born in 1987, 3rd of May",
+        "I turned twenty-one in May and live at 12 Kossuth utca, H-1052, plot A",
+        "no digits here, only May and June, Bed A, Kossuth utca, post code AB CD",
+        *(turn.text for t in sample_transcripts for turn in t.turns),
+    ]
+    assert any(_NEEDS_DIGIT) and not all(_NEEDS_DIGIT)
+    quick = [pattern_identifiers(text) for text in texts]
+    monkeypatch.setattr(module, "_NEEDS_DIGIT", [False] * len(PATTERNS))
+    assert quick == [pattern_identifiers(text) for text in texts]
+    assert sum(map(len, quick)) >= 5

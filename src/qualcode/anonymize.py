@@ -1200,7 +1200,7 @@ class _Originals:
         return None
 
 
-LEAK_PARALLEL_BYTES = 20_000_000  # outputs above this size are searched on two processes
+LEAK_PARALLEL_BYTES = 4_000_000  # outputs above this size are searched on two processes
 
 
 def find_leaks(

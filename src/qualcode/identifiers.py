@@ -13,13 +13,13 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .nlp import load_pipeline, pipe_texts
 
 if TYPE_CHECKING:
     from spacy.language import Language
-    from spacy.tokens import Doc
+    from spacy.tokens import Doc, Span
 
     from .roster import Roster
 
@@ -554,10 +554,57 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 
+def needs_digit(pattern: re.Pattern[str]) -> bool:
+    """Whether every match of a regex holds a digit (what `\\d` matches), read from the
+    pattern's parse; False when unsure."""
+    from re import _constants as sre  # the parser's opcodes
+    from re import _parser
+
+    def digit_set(items: Any) -> bool:
+        if any(op is sre.NEGATE for op, _value in items):
+            return False
+        return bool(items) and all(
+            (op is sre.CATEGORY and value is sre.CATEGORY_DIGIT)
+            or (op is sre.LITERAL and chr(value).isdecimal())
+            or (op is sre.RANGE and all(chr(c).isdecimal() for c in range(value[0], value[1] + 1)))
+            for op, value in items
+        )
+
+    def needs(items: Any) -> bool:
+        for op, value in items:
+            if op is sre.LITERAL and chr(value).isdecimal():
+                return True
+            if op is sre.IN and digit_set(value):
+                return True
+            if op is sre.SUBPATTERN and needs(value[3]):
+                return True
+            if op is sre.ASSERT and needs(value[1]):  # a look-around that must hold
+                return True
+            if op is sre.BRANCH and all(needs(branch) for branch in value[1]):
+                return True
+            repeats = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
+            if op in repeats and value[0] >= 1 and needs(value[2]):
+                return True
+        return False
+
+    try:
+        return needs(_parser.parse(pattern.pattern, pattern.flags))
+    except Exception:  # re's parser is private: when it changes, no shortcut
+        return False
+
+
+_DIGIT = re.compile(r"\d")
+_NEEDS_DIGIT = [needs_digit(pattern) for _kind, pattern in PATTERNS]
+
+
 def pattern_identifiers(text: str) -> list[Identifier]:
-    """Emails, URLs, phone numbers, postcodes, dates, ages, streets, wards and ID numbers."""
+    """Emails, URLs, phone numbers, postcodes, dates, ages, streets, wards and ID numbers
+    (the patterns that cannot match without a digit tried only on a text with one)."""
     found = []
-    for kind, pattern in PATTERNS:
+    has_digit = _DIGIT.search(text) is not None
+    for (kind, pattern), digit_needed in zip(PATTERNS, _NEEDS_DIGIT, strict=True):
+        if digit_needed and not has_digit:
+            continue
         for match in pattern.finditer(text):
             group = next(
                 (
@@ -726,6 +773,27 @@ def _names_a_language(text: str, start: int, end: int, keep: frozenset[str]) -> 
     )
 
 
+def entities(doc: Doc) -> list[Span]:
+    """`doc.ents`, read from the doc's table of entity tags instead of token by token (which
+    costs more than finding the entities in most turns, which have none)."""
+    from spacy.attrs import ENT_IOB, ENT_TYPE
+    from spacy.tokens import Span
+
+    if not len(doc):
+        return []
+    table = doc.to_array([ENT_IOB, ENT_TYPE])
+    tags, types = table[:, 0].tolist(), table[:, 1].tolist()
+    found = []
+    for start, tag in enumerate(tags):
+        if tag != 3 or not types[start]:  # an entity begins (B) with a label
+            continue
+        end = start + 1
+        while end < len(tags) and tags[end] == 1:  # inside (I)
+            end += 1
+        found.append(Span(doc, start, end, label=types[start]))
+    return found
+
+
 def ner_identifiers(
     doc: Doc, lists: Lists, labels: Iterable[str] = NER_KINDS, text: str = ""
 ) -> list[Identifier]:
@@ -733,7 +801,7 @@ def ner_identifiers(
     text = text or doc.text
     wanted = set(labels)
     found = []
-    for ent in doc.ents:
+    for ent in entities(doc):
         if ent.label_ not in wanted:
             continue
         kind = NER_KINDS[ent.label_]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import QualcodeError
 from .files import atomic_write_text, csv_text
-from .nlp import load_pipeline, pipe_options, pipe_texts
+from .nlp import load_pipeline, map_in_processes, pipe_options, pipe_texts
 from .transcripts import Transcript, render
 
 if TYPE_CHECKING:
@@ -190,16 +190,36 @@ def sentence_spans(texts: Sequence[str], nlp: Language) -> Iterator[list[tuple[i
         component = "sentencizer"
     enable = [component] if component != "parser" else ["tok2vec", "parser"]
     enable = [c for c in enable if c in nlp.pipe_names]
+    plain = [_PSEUDONYM_TAG.sub(_as_name, text) for text in texts]
+    options = pipe_options(plain)
+    processes = options.pop("n_process")
+    if component != "parser":  # a light component: big batches
+        options["batch_size"] = 256
+
+    def sentence_starts(part: list[str]) -> list[list[int]]:
+        docs = pipe_texts(nlp, part, **options)
+        return [[sent.start_char for sent in doc.sents][1:] for doc in docs]
+
+    # runs of texts of about equal length to each worker process, which sends back only the
+    # sentence starts
+    parts: list[list[str]] = [[]]
+    share, filled = sum(map(len, plain)) / max(processes, 1), 0
+    for text in plain:
+        if filled >= share and len(parts) < processes:
+            parts.append([])
+            filled = 0
+        parts[-1].append(text)
+        filled += len(text)
     with nlp.select_pipes(enable=enable):
-        plain = [_PSEUDONYM_TAG.sub(_as_name, text) for text in texts]
-        options = pipe_options(plain) if component == "parser" else {"batch_size": 256}
-        for text, doc in zip(texts, pipe_texts(nlp, plain, **options), strict=True):
-            if not text.strip():
-                yield []
-                continue
-            starts = _outside_brackets(text, [sent.start_char for sent in doc.sents][1:])
-            bounds = list(zip([0, *starts], [*starts, len(text)]))
-            yield _merge_wordless(text, bounds)
+        found = map_in_processes(sentence_starts, parts, processes)
+    all_starts = (starts for part in found for starts in part)
+    for text, starts in zip(texts, all_starts, strict=True):
+        if not text.strip():
+            yield []
+            continue
+        starts = _outside_brackets(text, starts)
+        bounds = list(zip([0, *starts], [*starts, len(text)]))
+        yield _merge_wordless(text, bounds)
 
 
 def _outside_brackets(text: str, starts: list[int]) -> list[int]:
