@@ -153,15 +153,18 @@ def test_packed_docs_give_back_what_was_added(nlp) -> None:
 
 
 def test_large_projects_anonymise_as_small_ones(nlp, monkeypatch) -> None:
-    """Above `PARALLEL_WORDS` the text is tagged on two processes and each transcript's docs
-    are packed between detection, propagation and rewriting: the same result as below."""
+    """Above `PARALLEL_WORDS` the text is tagged, names propagated and sentences found on two
+    processes, and each transcript's docs are packed between detection, propagation and
+    rewriting: the same result as below."""
     from qualcode import nlp as nlp_module
 
     transcripts = qc.read_transcripts(SAMPLE)
     roster = SAMPLE / "participants.csv"
     small = anonymize(transcripts, roster, nlp=nlp, tag=True)
+    small_segments = qc.segment(small.transcripts, nlp=nlp)
     monkeypatch.setattr(nlp_module, "PARALLEL_WORDS", 1_000)
     large = anonymize(transcripts, roster, nlp=nlp, tag=True)
+    assert list(qc.segment(large.transcripts, nlp=nlp)) == list(small_segments)  # two processes
     assert large.docs is not None and small.docs is not None
     assert large.docs._docs.packs and not small.docs._docs.packs
     assert [t.text for t in large.transcripts] == [t.text for t in small.transcripts]

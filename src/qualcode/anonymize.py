@@ -542,10 +542,11 @@ def _organisation_tag(text: str) -> str:
 
 
 def _possible_misses(
-    doc: Doc, spans: Sequence[Identifier], lists: Lists
+    doc: Doc, spans: Sequence[Identifier], lists: Lists, text: str = ""
 ) -> list[tuple[int, int, str]]:
-    """Words a human should check: titles before unmasked words, digits, capitalised words."""
-    full = doc.text
+    """Words a human should check: titles before unmasked words, digits, capitalised words.
+    `text` is the doc's text when the caller has it."""
+    full = text or doc.text
     masked = bytearray(len(full) + 1)
     for span in spans:
         masked[span.start : span.end] = b"\x01" * (span.end - span.start)
@@ -645,13 +646,16 @@ def anonymize(
                     settings.ner_labels,
                     settings.proper_nouns,
                     settings.durations == "mask",
+                    piece.text,
                 )
             )
     ordinary = _ordinary_words(pieces)
+    names = None
     if settings.propagate:
-        found = _propagate(pieces, docs, found, transcripts, ordinary)
+        found, names = _propagation_names(pieces, found, ordinary)
+    found, misses = _finish_pieces(pieces, docs, found, names, lists, options["n_process"])
     return _rewrite(
-        transcripts, pieces, docs, found, pseudonyms, lists, ordinary, nlp if tag else None
+        transcripts, pieces, docs, found, misses, pseudonyms, ordinary, nlp if tag else None
     )
 
 
@@ -834,15 +838,21 @@ def _doc_getter(docs: PackedDocs, transcript: int, place: int) -> Callable[[], D
     return lambda: docs.docs(transcript)[place]
 
 
-def _propagate(
-    pieces: Sequence[_Piece],
-    docs: PackedDocs,
-    found: list[list[Identifier]],
-    transcripts: Sequence[Transcript],
-    ordinary: set[str],
-) -> list[list[Identifier]]:
-    """Drop sentence-initial ordinary words, then mask every occurrence in the project of a
-    name any detector flagged anywhere (case-sensitively: "Rose" does not flag "rose")."""
+@dataclass(frozen=True)
+class _ProjectNames:
+    """The names any detector flagged anywhere in the project, to be masked everywhere:
+    as written (case-sensitively: "Rose" does not flag "rose"), and the `loose` ones (names
+    of people written mostly capitalised) in any case."""
+
+    exact: Any  # identifiers.name_matcher
+    loose: Any
+
+
+def _propagation_names(
+    pieces: Sequence[_Piece], found: list[list[Identifier]], ordinary: set[str]
+) -> tuple[list[list[Identifier]], _ProjectNames]:
+    """Drop sentence-initial ordinary words from what the detectors found, and gather the
+    names that propagation masks in every piece (`_propagated`)."""
     generic = _generic_words(pieces, ordinary)
     capitalised, lower = _case_counts(pieces)
     found = [
@@ -904,22 +914,72 @@ def _propagate(
         and capitalised[n[0].casefold()] > 2 * lower[n[0].casefold()]
         and n[0].casefold() not in ORDINARY_WORD_NAMES
     ]
-    exact_names = name_matcher(names, case_sensitive=True)
-    loose_names = name_matcher(loose)
-    result = []
-    for piece, place, spans in zip(pieces, _places(pieces), found, strict=True):
-        doc = _doc_getter(docs, piece.transcript, place)  # unpacked only if a name needs it
-        extra = [
-            replace(s, detector="propagation")
-            for s in find_names(piece.text, exact_names, doc, "propagation")
-            + [
-                s
-                for s in find_names(piece.text, loose_names, doc, "propagation")
-                if not s.text.islower() or _noun_like(doc(), s)
-            ]
+    names_found = _ProjectNames(name_matcher(names, case_sensitive=True), name_matcher(loose))
+    return found, names_found
+
+
+def _propagated(
+    text: str, spans: list[Identifier], names: _ProjectNames, doc: Callable[[], Doc]
+) -> list[Identifier]:
+    """A piece's identifiers with every occurrence of the project's names added."""
+    extra = [
+        replace(s, detector="propagation")
+        for s in find_names(text, names.exact, doc, "propagation")
+        + [
+            s
+            for s in find_names(text, names.loose, doc, "propagation")
+            if not s.text.islower() or _noun_like(doc(), s)
         ]
-        result.append(merge_spans([*spans, *extra]))
-    return result
+    ]
+    return merge_spans([*spans, *extra])
+
+
+Miss = tuple[int, int, str]  # start, end, why a human should look at it
+
+
+def _finish_pieces(
+    pieces: Sequence[_Piece],
+    docs: PackedDocs,
+    found: list[list[Identifier]],
+    names: _ProjectNames | None,
+    lists: Lists,
+    processes: int,
+) -> tuple[list[list[Identifier]], list[list[Miss]]]:
+    """Each piece's final identifiers (with the project's `names` propagated, unless None)
+    and its possible misses; whole transcripts on each of `processes` forked processes."""
+    places = _places(pieces)
+
+    def finish(bounds: tuple[int, int]) -> list[tuple[list[Identifier], list[Miss]]]:
+        done = []
+        for index in range(*bounds):
+            piece, place = pieces[index], places[index]
+            doc = _doc_getter(docs, piece.transcript, place)
+            spans = found[index]
+            if names is not None:
+                spans = _propagated(piece.text, spans, names, doc)
+            done.append((spans, _possible_misses(doc(), spans, lists, piece.text)))
+        return done
+
+    chunks = _transcript_runs(pieces, processes)
+    finished = [item for part in map_in_processes(finish, chunks, processes) for item in part]
+    return [spans for spans, _ in finished], [misses for _, misses in finished]
+
+
+def _transcript_runs(pieces: Sequence[_Piece], parts: int) -> list[tuple[int, int]]:
+    """(first, end) ranges of pieces, about `parts` runs of whole transcripts of similar
+    length."""
+    target = sum(len(piece.text) for piece in pieces) / max(parts, 1)
+    runs: list[tuple[int, int]] = []
+    first, size = 0, 0
+    for index, piece in enumerate(pieces):
+        starts = index > 0 and piece.transcript != pieces[index - 1].transcript
+        if starts and size >= target and len(runs) < parts - 1:
+            runs.append((first, index))
+            first, size = index, 0
+        size += len(piece.text)
+    if len(pieces) > first:
+        runs.append((first, len(pieces)))
+    return runs
 
 
 def _context(text: str, start: int, end: int) -> str:
@@ -931,8 +991,8 @@ def _rewrite(
     pieces: Sequence[_Piece],
     docs: PackedDocs,
     found: Sequence[Sequence[Identifier]],
+    found_misses: Sequence[Sequence[Miss]],
     pseudonyms: Pseudonyms,
-    lists: Lists,
     ordinary: set[str],
     tagging: Language | None = None,
 ) -> AnonymizationResult:
@@ -945,8 +1005,8 @@ def _rewrite(
     misses: list[Replacement] = []
     key_rows: dict[tuple[str, str, str], set[str]] = defaultdict(set)
     originals = [render(t)[0] for t in transcripts]
-    for piece, place, spans in zip(pieces, _places(pieces), found, strict=True):
-        doc = docs.docs(piece.transcript)[place]
+    places = _places(pieces)
+    for piece, place, spans, piece_misses in zip(pieces, places, found, found_misses, strict=True):
         transcript = transcripts[piece.transcript]
         text = piece.text
         out = []
@@ -996,11 +1056,12 @@ def _rewrite(
         new_text = "".join(out)
         new_texts[(piece.transcript, piece.turn, piece.key)] = new_text
         if tagging is not None and piece.turn is not None:
-            new_doc = respelled(doc, new_text, regions, tagging) if regions else doc
+            doc = docs.docs(piece.transcript)[place]
+            new_doc = respelled(doc, new_text, regions, tagging, text) if regions else doc
             if new_doc is not None:
                 tagged.add(piece.transcript, new_doc)
                 tagged_turns[piece.transcript].add(piece.turn)
-        for start, end, kind in _possible_misses(doc, spans, lists):
+        for start, end, kind in piece_misses:
             begin = piece.offset + start if piece.offset >= 0 else -1
             misses.append(
                 Replacement(

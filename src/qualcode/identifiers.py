@@ -1224,11 +1224,13 @@ def detect_in_doc(
     ner_labels: Iterable[str] = NER_KINDS,
     proper_nouns: bool = True,
     durations: bool = False,
+    text: str = "",
 ) -> list[Identifier]:
     """Every detector on one parsed text, merged; names of organisations, places and groups
     widened over the words that belong to them. Sums of money and quantities are found when
-    `ner_labels` has MONEY and QUANTITY, durations when `durations` is true."""
-    text = doc.text
+    `ner_labels` has MONEY and QUANTITY, durations when `durations` is true. `text` is the
+    doc's text when the caller has it (spaCy spells it anew from the tokens)."""
+    text = text or doc.text
     labels = set(ner_labels)
     spans = (
         roster_identifiers(text, transcript_id, names, doc)

@@ -266,19 +266,28 @@ def _new_token_tags(text: str, is_punct: bool, is_digit: bool) -> tuple[str, str
 
 
 def respelled(
-    doc: Doc, text: str, regions: Sequence[tuple[int, int, int, int]], nlp: Language
+    doc: Doc,
+    text: str,
+    regions: Sequence[tuple[int, int, int, int]],
+    nlp: Language,
+    original: str = "",
 ) -> Doc | None:
     """The tagged doc of `text`, which is `doc.text` with each region `(start, end)` of
     `doc.text` replaced by `(new_start, new_end)` of `text`: tokens outside the regions keep
-    their tags and lemmas; the replacements (pseudonyms) are tokenised and tagged as proper
-    nouns. None when the result does not spell `text` (then the caller tags it anew)."""
+    their tags, parts of speech and lemmas; the replacements (pseudonyms) are tokenised and
+    tagged as proper nouns. None when the result does not spell `text` (then the caller
+    tags it anew). `original` is `doc.text` when the caller has it. The tokens are read
+    from the doc's table of attributes, not one by one."""
+    import numpy
+    from spacy.attrs import IDX, LEMMA, LENGTH, POS, SPACY, TAG
+    from spacy.parts_of_speech import IDS as UPOS
     from spacy.tokens import Doc
 
+    original = original or doc.text
+    strings = doc.vocab.strings
     words: list[str] = []
     spaces: list[bool] = []
-    tags: list[str] = []
-    pos: list[str] = []
-    lemmas: list[str] = []
+    values: list[tuple[int, int, int]] = []  # tag, part of speech, lemma of each token
     covered = 0  # how much of `text` the tokens so far spell
 
     def fill(upto: int) -> None:
@@ -286,13 +295,14 @@ def respelled(
             words.append(token.text)
             spaces.append(bool(token.whitespace_))
             tag, upos = _new_token_tags(token.text, token.is_punct, token.is_digit)
-            tags.append("_SP" if token.is_space else tag)
-            pos.append("SPACE" if token.is_space else upos)
-            lemmas.append(token.text)
+            if token.is_space:
+                tag, upos = "_SP", "SPACE"
+            values.append((strings.add(tag), UPOS[upos], strings.add(token.text)))
 
     shift, region = 0, 0
-    for token in doc:
-        start, end = token.idx, token.idx + len(token)
+    table = doc.to_array([IDX, LENGTH, SPACY, TAG, POS, LEMMA]).reshape(-1, 6).tolist()
+    for start, length, space, tag, upos, lemma in table:
+        end = start + length
         while region < len(regions) and regions[region][1] <= start:
             shift = regions[region][3] - regions[region][1]
             region += 1
@@ -300,26 +310,25 @@ def respelled(
             continue  # inside a replaced region
         if start + shift > covered:
             fill(start + shift)
-        words.append(token.text)
-        spaces.append(bool(token.whitespace_))
-        tags.append(token.tag_)
-        pos.append(token.pos_)
-        lemmas.append(token.lemma_)
-        covered = start + shift + len(token.text_with_ws)
+        words.append(original[start:end])
+        spaces.append(bool(space))
+        values.append((tag, upos, lemma))
+        covered = start + shift + length + bool(space)
     if covered < len(text):
         fill(len(text))
+    if "".join(w + " " * s for w, s in zip(words, spaces, strict=True)) != text:
+        return None
     try:
-        new = Doc(
-            doc.vocab,
-            words=words,
-            spaces=spaces,
-            tags=tags,
-            pos=pos if all(pos) else None,
-            lemmas=lemmas,
-        )
+        new = Doc(doc.vocab, words=words, spaces=spaces)
     except ValueError:
         return None
-    return new if new.text == text else None
+    if values:
+        columns = numpy.array(values, dtype=numpy.uint64)
+        if columns[:, 1].all():  # parts of speech only when every token has one
+            new.from_array([TAG, POS, LEMMA], columns)
+        else:
+            new.from_array([TAG, LEMMA], columns[:, [0, 2]])
+    return new
 
 
 _KEPT_ATTRS = ["ORTH", "TAG", "POS", "LEMMA", "MORPH"]  # what a codebook's rules may read
