@@ -89,19 +89,24 @@ def run_in_child(
     sig: int = signal.SIGKILL,
     log: Path | None = None,
     kill_worker: bool = False,
+    errors: Path | None = None,
 ) -> int:
     """Run the command line in a forked copy of this process (spaCy already loaded) and
     send it `sig` at its `kill_at`-th change to the file system (an open for writing, a
     rename, link, removal or new folder, a call into libc such as the folder exchange).
     With `log`, every change is listed there as `event<TAB>path`, those of the run's worker
     processes (which write the reports) in `<log>.workers`. `kill_worker` kills the first
-    worker process at its first change instead. Returns the exit status."""
+    worker process at its first change instead. What it prints goes to `errors` if given.
+    Returns the exit status."""
     pid = os.fork()
     if pid == 0:  # the child: never returns into pytest
         code = 1
         try:
-            sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+            sys.stderr = open(errors or os.devnull, "w")  # noqa: SIM115
             sys.stdout = sys.stderr
+            # Ctrl-C raises KeyboardInterrupt, as in a terminal, also where the tests were
+            # started in the background (which leaves SIGINT ignored)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
             changes: list[str] = []
             main = os.getpid()
             flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_TRUNC
@@ -214,8 +219,10 @@ def test_a_report_worker_killed_leaves_the_old_outputs(project: Path, nlp) -> No
     one error line and the previous outputs stay as they were, with no staging left."""
     _restart(project)
     old = snapshot(project / "out")
-    status = run_in_child(RUN, kill_worker=True)
+    errors = project.parent / "errors.txt"
+    status = run_in_child(RUN, kill_worker=True, errors=errors)
     assert os.WEXITSTATUS(status) == 1
+    assert errors.read_text().startswith("Error: a worker process stopped before it finished")
     assert snapshot(project / "out") == old
     assert not list(project.glob(".qualcode-staging-*"))
 
@@ -227,6 +234,8 @@ def _subprocess(args: list[str], cwd: Path) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # SIGINT as in a terminal, also where the tests were started in the background
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
