@@ -54,6 +54,7 @@ from .nlp import (
     TAGGING,
     PackedDocs,
     TurnDocs,
+    balanced_runs,
     load_pipeline,
     map_in_processes,
     pipe_options,
@@ -960,26 +961,10 @@ def _finish_pieces(
             done.append((spans, _possible_misses(doc(), spans, lists, piece.text)))
         return done
 
-    chunks = _transcript_runs(pieces, processes)
+    sizes = [len(piece.text) for piece in pieces]
+    chunks = balanced_runs(sizes, [piece.transcript for piece in pieces], processes)
     finished = [item for part in map_in_processes(finish, chunks, processes) for item in part]
     return [spans for spans, _ in finished], [misses for _, misses in finished]
-
-
-def _transcript_runs(pieces: Sequence[_Piece], parts: int) -> list[tuple[int, int]]:
-    """(first, end) ranges of pieces, about `parts` runs of whole transcripts of similar
-    length."""
-    target = sum(len(piece.text) for piece in pieces) / max(parts, 1)
-    runs: list[tuple[int, int]] = []
-    first, size = 0, 0
-    for index, piece in enumerate(pieces):
-        starts = index > 0 and piece.transcript != pieces[index - 1].transcript
-        if starts and size >= target and len(runs) < parts - 1:
-            runs.append((first, index))
-            first, size = index, 0
-        size += len(piece.text)
-    if len(pieces) > first:
-        runs.append((first, len(pieces)))
-    return runs
 
 
 def _context(text: str, start: int, end: int) -> str:

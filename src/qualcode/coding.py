@@ -19,6 +19,7 @@ from .files import atomic_write_text, csv_text
 from .nlp import (
     TAGGING,
     TurnDocs,
+    balanced_runs,
     load_pipeline,
     map_in_processes,
     pipe_options,
@@ -900,19 +901,8 @@ def transcript_chunks(segments: Segments, parts: int) -> list[tuple[int, int]]:
     """(first, end) index ranges that split the segments into about `parts` runs of similar
     length in characters, each made of whole transcripts (a worker then unpacks only the
     docs of its own transcripts)."""
-    total = sum(len(segment.text) for segment in segments)
-    target = total / max(parts, 1)
-    chunks: list[tuple[int, int]] = []
-    first, size = 0, 0
-    for index, segment in enumerate(segments):
-        starts = index > 0 and segment.transcript_id != segments[index - 1].transcript_id
-        if starts and size >= target and len(chunks) < parts - 1:
-            chunks.append((first, index))
-            first, size = index, 0
-        size += len(segment.text)
-    if len(segments) > first:
-        chunks.append((first, len(segments)))
-    return chunks
+    sizes = [len(segment.text) for segment in segments]
+    return balanced_runs(sizes, [segment.transcript_id for segment in segments], parts)
 
 
 def code_order(codebook: Codebook | None, *codings: Codings) -> list[str]:

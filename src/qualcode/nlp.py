@@ -243,6 +243,26 @@ def map_in_processes(task: Callable[[T], R], arguments: Sequence[T], n_process: 
         _worker_task = None
 
 
+def balanced_runs(
+    sizes: Sequence[int], groups: Sequence[object], parts: int
+) -> list[tuple[int, int]]:
+    """(first, end) index ranges that split items of these sizes into about `parts` runs of
+    similar total size, cut only where an item's group differs from the one before (whole
+    transcripts to each worker process)."""
+    target = sum(sizes) / max(parts, 1)
+    runs: list[tuple[int, int]] = []
+    first, filled = 0, 0
+    for index, size in enumerate(sizes):
+        starts = index > 0 and groups[index] != groups[index - 1]
+        if starts and filled >= target and len(runs) < parts - 1:
+            runs.append((first, index))
+            first, filled = index, 0
+        filled += size
+    if len(sizes) > first:
+        runs.append((first, len(sizes)))
+    return runs
+
+
 TAGGING = ("tok2vec", "tagger", "attribute_ruler", "lemmatizer")  # what the coder reads
 
 

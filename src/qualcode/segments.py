@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import QualcodeError
 from .files import atomic_write_text, csv_text
-from .nlp import load_pipeline, map_in_processes, pipe_options, pipe_texts
+from .nlp import balanced_runs, load_pipeline, map_in_processes, pipe_options, pipe_texts
 from .transcripts import Transcript, render
 
 if TYPE_CHECKING:
@@ -202,14 +202,8 @@ def sentence_spans(texts: Sequence[str], nlp: Language) -> Iterator[list[tuple[i
 
     # runs of texts of about equal length to each worker process, which sends back only the
     # sentence starts
-    parts: list[list[str]] = [[]]
-    share, filled = sum(map(len, plain)) / max(processes, 1), 0
-    for text in plain:
-        if filled >= share and len(parts) < processes:
-            parts.append([])
-            filled = 0
-        parts[-1].append(text)
-        filled += len(text)
+    runs = balanced_runs([len(text) for text in plain], range(len(plain)), processes)
+    parts = [plain[first:end] for first, end in runs] or [[]]
     with nlp.select_pipes(enable=enable):
         found = map_in_processes(sentence_starts, parts, processes)
     all_starts = (starts for part in found for starts in part)
