@@ -338,6 +338,29 @@ def test_leak_check_reads_content_not_tags_or_style_sheets(tmp_path: Path) -> No
         assert find_leaks(leaking, key) == [(leaking / name, kind)]
 
 
+def test_files_checked_as_written_are_not_searched_again(tmp_path: Path) -> None:
+    from qualcode.anonymize import KeyEntry, LeakCheck, find_leaks
+
+    key = [KeyEntry("Anna Kovács", "P01", "participant"), KeyEntry("Rose", "[Person A]", "person")]
+    check = LeakCheck(key, authored="Codes: in the Rose garden")  # the codebook's own words
+    _write(tmp_path, "a.txt", "P01 and [Person A] met in the Rose garden.")
+    _write(tmp_path, "b.txt", "and then Anna Kovács said")
+    check(tmp_path / "a.txt")  # clean: "Rose" is the codebook's word
+    with pytest.raises(LeakError, match="participant") as raised:
+        check(tmp_path / "b.txt")
+    assert raised.value.file == tmp_path / "b.txt" and not (tmp_path / "b.txt").exists()
+    _write(tmp_path, "b.txt", "and then Anna Kovács said")
+    _write(tmp_path / "sub", "c.txt", "Anna Kovács")
+    assert find_leaks(tmp_path, key) == [
+        (tmp_path / "a.txt", "person"),  # without the codebook's text
+        (tmp_path / "b.txt", "participant"),
+        (tmp_path / "sub" / "c.txt", "participant"),
+    ]
+    assert find_leaks(tmp_path, key, checked=[tmp_path / "a.txt", tmp_path / "b.txt"]) == [
+        (tmp_path / "sub" / "c.txt", "participant")
+    ]
+
+
 def test_leak_check_finds_phrases_wherever_they_are(tmp_path: Path) -> None:
     """Originals of several words or with signs are found across line breaks, at the very
     end of a long file, beside a letter that folds to two, and not inside longer words."""

@@ -152,6 +152,39 @@ def test_packed_docs_give_back_what_was_added(nlp) -> None:
     assert packed.packs and not kept.packs
 
 
+def _packed_in_a_worker(word: str):
+    """In a worker: a doc spelling a word this process's pipeline never saw, packed."""
+    from qualcode.nlp import PackedDocs, load_pipeline
+
+    store = PackedDocs()
+    store.add(0, load_pipeline().make_doc(f"Hello {word}."))
+    return store.stored(0)
+
+
+def test_packed_docs_travel_between_processes(nlp) -> None:
+    import uuid
+
+    from qualcode.nlp import PackedDocs, map_in_processes
+
+    words = [f"Zq{uuid.uuid4().hex}", f"Zq{uuid.uuid4().hex}"]
+    stored = map_in_processes(_packed_in_a_worker, words, 2)
+    assert all(word not in nlp.vocab.strings for word in words)
+    store = PackedDocs()
+    store.put(5, stored[0], nlp.vocab)
+    with pytest.raises(KeyError):
+        store.docs(5)  # its words' strings are only in the worker's string store
+    for word in words:
+        nlp.vocab.strings.add(word)
+    store.put(6, stored[1], nlp.vocab)
+    assert [d.text for d in store.docs(5) + store.docs(6)] == [f"Hello {w}." for w in words]
+    with pytest.raises(ValueError):
+        store.put(6, stored[1], nlp.vocab)
+
+
+def test_the_pipeline_is_loaded_once(nlp) -> None:
+    assert qc.load_pipeline() is qc.load_pipeline(None) is nlp
+
+
 def test_large_projects_anonymise_as_small_ones(nlp, monkeypatch) -> None:
     """Above `PARALLEL_WORDS` the text is tagged, names propagated and sentences found on two
     processes, and each transcript's docs are packed between detection, propagation and

@@ -362,3 +362,96 @@ def test_meetings_codebook_on_real_meetings(tmp_path: Path, nlp) -> None:
     counts = {s["id"]: s["segments"] for t in themes["themes"] for s in t["subthemes"]}
     assert all(count > 0 for count in counts.values()), counts
     assert themes["totals"]["transcripts"] == 2
+
+
+def test_outputs_written_side_by_side_are_those_of_one_process(
+    tmp_path: Path, sample_transcripts, sample_segments, nlp
+) -> None:
+    import qualcode as qc
+    from qualcode.config import FORMATS
+    from qualcode.pipeline import write_analysis
+
+    codebook = qc.load_codebook(ROOT / "codebooks" / "near_peer_mentoring.yaml")
+    codings = qc.apply_codebook(sample_segments, codebook, nlp=nlp)
+    themes = qc.build_themes(codings, codebook)
+    written = {}
+    for processes in (1, 2):
+        out = tmp_path / str(processes) / "project"  # the REFI-QDA project takes its name
+        paths = write_analysis(
+            out,
+            sample_transcripts,
+            sample_segments,
+            codings,
+            themes,
+            FORMATS,
+            processes=processes,
+        )
+        written[processes] = [p.relative_to(out) for p in paths]
+        assert sorted(written[processes]) == sorted(
+            p.relative_to(out) for p in out.rglob("*") if p.is_file()
+        )
+    assert written[1] == written[2]  # the same files, in the same order
+    assert written[1][0].parts[0] == "transcripts"
+    for relative in written[1]:
+        one, two = (tmp_path / n / "project" / relative for n in "12")
+        assert one.read_bytes() == two.read_bytes(), relative
+
+
+@pytest.mark.parametrize("processes", [1, 2, 3])
+def test_writing_groups_keep_the_project_after_the_files_it_reads(processes: int) -> None:
+    from qualcode.pipeline import _writing_groups
+
+    jobs = ["analysis", "md", "html", "docx", "xlsx", "qdpx"]
+    groups = _writing_groups(jobs, processes)
+    assert sorted(job for group in groups for job in group) == sorted(jobs)
+    assert len(groups) == min(processes, 4)
+    holding = next(group for group in groups if "analysis" in group)
+    assert holding.index("qdpx") == holding.index("analysis") + 1
+    if processes == 2:
+        assert ["xlsx"] in groups  # the workbook alone beside everything else
+    assert _writing_groups(["qdpx", "md"], 2) == [["qdpx"], ["md"]]
+
+
+def test_a_leak_in_any_output_stops_the_run(tmp_path: Path, nlp, monkeypatch) -> None:
+    import dataclasses
+    import shutil
+
+    import qualcode.pipeline
+
+    real_anonymize = qualcode.pipeline.anonymize
+
+    def leaking(transcripts, *args, **kwargs):  # the anonymised turns, but the original names
+        result = real_anonymize(transcripts, *args, **kwargs)
+        names = {t.id: {turn.index: turn for turn in t.turns} for t in transcripts}
+        return dataclasses.replace(
+            result,
+            transcripts=[
+                dataclasses.replace(
+                    t,
+                    turns=tuple(
+                        dataclasses.replace(turn, speaker=names[t.id][turn.index].speaker)
+                        for turn in t.turns
+                    ),
+                )
+                for t in result.transcripts
+            ],
+        )
+
+    monkeypatch.setattr("qualcode.pipeline.anonymize", leaking)
+    shutil.copytree(SAMPLE, tmp_path / "transcripts")
+    out = tmp_path / "out"
+    result = invoke(
+        "run",
+        tmp_path / "transcripts",
+        "--codebook",
+        ROOT / "codebooks" / "near_peer_mentoring.yaml",
+        "--out",
+        out,
+        "--private",
+        tmp_path / "private",
+    )
+    assert result.exit_code == 1, result.output
+    assert "still in the output" in result.output and "Traceback" not in result.output
+    assert not out.exists()  # nothing half-written
+    assert not (tmp_path / "private" / "key.csv").exists()
+    assert not list(tmp_path.glob(".qualcode-staging-*/*"))

@@ -654,9 +654,11 @@ def anonymize(
     names = None
     if settings.propagate:
         found, names = _propagation_names(pieces, found, ordinary)
-    found, misses = _finish_pieces(pieces, docs, found, names, lists, options["n_process"])
+    processes = options["n_process"]
+    found, misses = _finish_pieces(pieces, docs, found, names, lists, processes)
+    tagging = nlp if tag else None
     return _rewrite(
-        transcripts, pieces, docs, found, misses, pseudonyms, ordinary, nlp if tag else None
+        transcripts, pieces, docs, found, misses, pseudonyms, ordinary, tagging, processes
     )
 
 
@@ -971,36 +973,50 @@ def _context(text: str, start: int, end: int) -> str:
     return " ".join(text[max(0, start - 40) : end + 40].split())
 
 
-def _rewrite(
+@dataclass
+class _Rewritten:
+    """A run of pieces (whole transcripts) rewritten with their pseudonyms: each piece's new
+    text, the review's rows, the key's (original, pseudonym, kind, transcript) and, when
+    tagging, each transcript's tagged docs (`PackedDocs.stored`) with their turns and the
+    new words their tokens spell (for the string store of the process that unpacks them)."""
+
+    texts: list[str]
+    review: list[Replacement]
+    misses: list[Replacement]
+    key: list[tuple[str, str, str, str]]
+    tagged: dict[int, tuple[Any, list[int]]]
+    words: set[str]
+
+
+def _rewrite_pieces(
     transcripts: Sequence[Transcript],
     pieces: Sequence[_Piece],
     docs: PackedDocs,
     found: Sequence[Sequence[Identifier]],
     found_misses: Sequence[Sequence[Miss]],
-    pseudonyms: Pseudonyms,
-    ordinary: set[str],
-    tagging: Language | None = None,
-) -> AnonymizationResult:
-    """The anonymised transcripts, key and review; with `tagging`, also the tagged docs of
-    the anonymised turns, made from the original turns' docs."""
-    new_texts: dict[tuple[int, int | None, str], str] = {}
-    tagged = PackedDocs(pack=docs.packs)  # the docs of the new texts, a group a transcript
-    tagged_turns: dict[int, set[int]] = defaultdict(set)
-    review: list[Replacement] = []
-    misses: list[Replacement] = []
-    key_rows: dict[tuple[str, str, str], set[str]] = defaultdict(set)
-    originals = [render(t)[0] for t in transcripts]
+    pseudonyms: Sequence[Sequence[str]],
+    tagging: Language | None,
+    bounds: tuple[int, int],
+) -> _Rewritten:
+    """Pieces `bounds[0]:bounds[1]` rewritten: each span replaced by its pseudonym."""
+    done = _Rewritten([], [], [], [], {}, set())
+    tagged = PackedDocs(pack=docs.packs)
+    tagged_turns: dict[int, list[int]] = defaultdict(list)
+    originals: dict[int, str] = {}
     places = _places(pieces)
-    for piece, place, spans, piece_misses in zip(pieces, places, found, found_misses, strict=True):
+    for index in range(*bounds):
+        piece, spans, piece_pseudonyms = pieces[index], found[index], pseudonyms[index]
         transcript = transcripts[piece.transcript]
+        if piece.transcript not in originals:
+            originals[piece.transcript] = render(transcript)[0]
+        original = originals[piece.transcript]
         text = piece.text
         out = []
         written = 0  # length of the anonymised text so far
         regions: list[tuple[int, int, int, int]] = []  # replaced: old start, end → new
         position = 0
         previous: Identifier | None = None
-        for span in spans:
-            pseudonym = pseudonyms.for_span(span)
+        for span, pseudonym in zip(spans, piece_pseudonyms, strict=True):
             gap = text[position : span.start]
             # "Gergely Nagy", two names of one person side by side, becomes one "P02"; the
             # review row then covers the space too and is replaced by nothing
@@ -1021,9 +1037,9 @@ def _rewrite(
                 written += len(pseudonym)
             position = span.end
             previous = span
-            key_rows[(span.text, pseudonym, span.kind)].add(transcript.id)
+            done.key.append((span.text, pseudonym, span.kind, transcript.id))
             start = piece.offset + begin if piece.offset >= 0 else -1
-            review.append(
+            done.review.append(
                 Replacement(
                     transcript.id,
                     start,
@@ -1032,23 +1048,25 @@ def _rewrite(
                     replacement,
                     span.kind,
                     span.detector,
-                    _context(originals[piece.transcript], start, start + span.end - begin)
+                    _context(original, start, start + span.end - begin)
                     if start >= 0
                     else _context(text, span.start, span.end),
                 )
             )
         out.append(text[position:])
         new_text = "".join(out)
-        new_texts[(piece.transcript, piece.turn, piece.key)] = new_text
+        done.texts.append(new_text)
         if tagging is not None and piece.turn is not None:
-            doc = docs.docs(piece.transcript)[place]
-            new_doc = respelled(doc, new_text, regions, tagging, text) if regions else doc
+            doc = docs.docs(piece.transcript)[places[index]]
+            new_doc = (
+                respelled(doc, new_text, regions, tagging, text, done.words) if regions else doc
+            )
             if new_doc is not None:
                 tagged.add(piece.transcript, new_doc)
-                tagged_turns[piece.transcript].add(piece.turn)
-        for start, end, kind in piece_misses:
+                tagged_turns[piece.transcript].append(piece.turn)
+        for start, end, kind in found_misses[index]:
             begin = piece.offset + start if piece.offset >= 0 else -1
-            misses.append(
+            done.misses.append(
                 Replacement(
                     transcript.id,
                     begin,
@@ -1060,7 +1078,55 @@ def _rewrite(
                     _context(text, start, end),
                 )
             )
+    done.tagged = {t: (tagged.stored(t), turns) for t, turns in tagged_turns.items()}
+    return done
+
+
+def _rewrite(
+    transcripts: Sequence[Transcript],
+    pieces: Sequence[_Piece],
+    docs: PackedDocs,
+    found: Sequence[Sequence[Identifier]],
+    found_misses: Sequence[Sequence[Miss]],
+    pseudonyms: Pseudonyms,
+    ordinary: set[str],
+    tagging: Language | None = None,
+    processes: int = 1,
+) -> AnonymizationResult:
+    """The anonymised transcripts, key and review; with `tagging`, also the tagged docs of
+    the anonymised turns, made from the original turns' docs. The pseudonyms are given in
+    the order the spans come; the texts are rewritten on `processes` forked processes,
+    whole transcripts each."""
+    chosen = [[pseudonyms.for_span(span) for span in spans] for spans in found]
+    sizes = [len(piece.text) for piece in pieces]
+    runs = balanced_runs(sizes, [piece.transcript for piece in pieces], processes)
+
+    def rewrite(bounds: tuple[int, int]) -> _Rewritten:
+        return _rewrite_pieces(
+            transcripts, pieces, docs, found, found_misses, chosen, tagging, bounds
+        )
+
+    new_texts: dict[tuple[int, int | None, str], str] = {}
+    tagged = PackedDocs(pack=docs.packs)  # the docs of the new texts, a group a transcript
+    tagged_turns: dict[int, list[int]] = {}
+    review: list[Replacement] = []
+    misses: list[Replacement] = []
+    key_rows: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    for bounds, part in zip(runs, map_in_processes(rewrite, runs, processes), strict=True):
+        for piece, new_text in zip(pieces[slice(*bounds)], part.texts, strict=True):
+            new_texts[(piece.transcript, piece.turn, piece.key)] = new_text
+        review += part.review
+        misses += part.misses
+        for original, pseudonym, kind, transcript_id in part.key:
+            key_rows[(original, pseudonym, kind)].add(transcript_id)
+        if tagging is not None:
+            for word in part.words:  # spelt by the pseudonyms' tokens in a worker process
+                tagging.vocab.strings.add(word)
+            for t_index, (stored, turns) in part.tagged.items():
+                tagged.put(t_index, stored, tagging.vocab)
+                tagged_turns[t_index] = turns
     anonymised = []
+    role_labels: dict[str, bool] = {}
     for t_index, transcript in enumerate(transcripts):
         turns = []
         originals_text, offsets = render(transcript)
@@ -1071,7 +1137,9 @@ def _rewrite(
                 in_roster = pseudonyms.roster and pseudonyms.roster.find(
                     transcript.id, turn.speaker
                 )
-                if not in_roster and _is_role_label(turn.speaker, ordinary):
+                if turn.speaker not in role_labels:
+                    role_labels[turn.speaker] = _is_role_label(turn.speaker, ordinary)
+                if not in_roster and role_labels[turn.speaker]:
                     role = "role label"  # "Project Manager:": in the key, not a name to look for
                 for label in dict.fromkeys((turn.speaker, turn.label)):
                     if label:
@@ -1110,13 +1178,14 @@ def _rewrite(
     if tagging is not None:
         turn_docs = TurnDocs(tagged)
         for t_index, transcript in enumerate(anonymised):
+            tagged_here = set(tagged_turns.get(t_index, ()))
             turn_docs.place(
                 transcript.id,
                 t_index,
                 [
                     (turn.index, offset)
                     for turn, offset in zip(transcript.turns, render(transcript)[1], strict=True)
-                    if turn.index in tagged_turns[t_index]
+                    if turn.index in tagged_here
                 ],
             )
     return AnonymizationResult(anonymised, key, review, misses, turn_docs)
@@ -1250,18 +1319,24 @@ LEAK_PARALLEL_BYTES = 4_000_000  # outputs above this size are searched on two p
 
 
 def find_leaks(
-    folder: str | Path, key: Iterable[KeyEntry], authored: str = ""
+    folder: str | Path,
+    key: Iterable[KeyEntry],
+    authored: str = "",
+    *,
+    checked: Iterable[str | Path] = (),
 ) -> list[tuple[Path, str]]:
     """(file, kind) for every output file that still holds an original from the key.
 
     Single words are looked up among the file's words (roster names case-insensitively, other
     single words as written, names that are ordinary words only capitalised inside a
     sentence); names of several words are searched as phrases. Originals that `authored`
-    (the codebook's text) uses are not looked for (`in_authored_text`). Large outputs are
-    searched on two forked processes, each taking files of about half the bytes.
+    (the codebook's text) uses are not looked for (`in_authored_text`). Files in `checked`
+    were searched already (`LeakCheck`) and are left out. Large outputs are searched on two
+    forked processes, each taking files of about half the bytes.
     """
     originals = _Originals.of(list(key), authored)
-    paths = sorted(p for p in Path(folder).rglob("*") if p.is_file())
+    done = {Path(path).absolute() for path in checked}
+    paths = sorted(p for p in Path(folder).rglob("*") if p.is_file() and p.absolute() not in done)
     sizes = {path: path.stat().st_size for path in paths}
     parts = 2 if sum(sizes.values()) > LEAK_PARALLEL_BYTES and (os.cpu_count() or 1) > 1 else 1
     groups: list[list[Path]] = [[] for _ in range(parts)]
@@ -1419,18 +1494,45 @@ def searchable_text(path: Path) -> str:
     return "\n".join(searchable_parts(path))
 
 
-def check_leaks(folder: str | Path, key: Iterable[KeyEntry], authored: str = "") -> None:
+def check_leaks(
+    folder: str | Path,
+    key: Iterable[KeyEntry],
+    authored: str = "",
+    *,
+    checked: Iterable[str | Path] = (),
+) -> None:
     """Raise `LeakError` (naming the file and kind, never the original) if anything leaked;
-    the files that leak are removed. `authored` is the codebook's text (`find_leaks`)."""
-    leaks = find_leaks(folder, key, authored)
+    the files that leak are removed. `authored` is the codebook's text; files in `checked`
+    passed a `LeakCheck` already (`find_leaks`)."""
+    leaks = find_leaks(folder, key, authored, checked=checked)
     if not leaks:
         return
     for path, _kind in leaks:
         path.unlink(missing_ok=True)
-    path, kind = leaks[0]
-    more = f" (and {len(leaks) - 1} more files)" if len(leaks) > 1 else ""
-    raise LeakError(
-        f"an original {kind} identifier is still in the output{more}; the file was removed",
+    raise _leak_error(*leaks[0], more=len(leaks) - 1)
+
+
+def _leak_error(path: Path, kind: str, more: int = 0) -> LeakError:
+    others = f" (and {more} more files)" if more else ""
+    return LeakError(
+        f"an original {kind} identifier is still in the output{others}; the file was removed",
         file=path,
         fix="add the name to the roster aliases or to anonymize.mask, then re-run",
     )
+
+
+class LeakCheck:
+    """The leak check of one file at a time, for searching each output as soon as it is
+    written (a run does this beside the writing of its slowest report); `check_leaks`
+    with `checked` then searches the rest of the folder."""
+
+    def __init__(self, key: Iterable[KeyEntry], authored: str = "") -> None:
+        self._originals = _Originals.of(list(key), authored)
+
+    def __call__(self, path: str | Path) -> None:
+        """Raise `LeakError` if the file holds an original of the key (the file is removed)."""
+        path = Path(path)
+        kind = self._originals.in_file(path)
+        if kind is not None:
+            path.unlink(missing_ok=True)
+            raise _leak_error(path, kind)

@@ -654,7 +654,7 @@ def _segment_hits(
     doc: Doc, segment: Segment, codebook: Codebook, compiled: _CompiledCodebook
 ) -> _SegmentHits:
     """Every rule entry's hits in one segment."""
-    vocab_strings = doc.vocab.strings
+    vocab_strings = compiled.phrase_matcher.vocab.strings  # its keys, if `doc` has another
     spans: dict[str, list[tuple[int, int, str]]] = defaultdict(list)  # key → char spans
     matched: dict[str, list[Span | None]] = defaultdict(list)
     matches = compiled.patterns.matches(doc)

@@ -19,6 +19,7 @@ from .errors import ModelNotFoundError, WorkerError
 if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc, Span
+    from spacy.vocab import Vocab
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -53,12 +54,15 @@ def candidates(model: str | None) -> tuple[str, ...]:
     return DEFAULT_MODELS if chosen == "auto" else (chosen,)
 
 
-@functools.lru_cache(maxsize=4)
 def load_pipeline(model: str | None = None):
     """The spaCy pipeline (loaded once, cached); `senter` is enabled for fast sentences."""
+    return _load_pipeline(candidates(model))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_pipeline(tried: tuple[str, ...]):
     import spacy
 
-    tried = candidates(model)
     for name in tried:
         try:
             nlp = spacy.load(name)
@@ -203,9 +207,14 @@ def pipe_in_processes(
 @contextlib.contextmanager
 def _worker_failures() -> Iterator[None]:
     """A worker process that dies (killed, often by the system for lack of memory) stops
-    the job with one error line instead of a stack."""
+    the job with one error line instead of a stack. Meanwhile this process's objects are
+    frozen for the garbage collector (`gc.freeze`), so that a collection in a forked worker
+    does not touch, and so copy, every page of memory it inherited (coding a large project
+    took a fifth less time)."""
+    import gc
     from concurrent.futures.process import BrokenProcessPool
 
+    gc.freeze()
     try:
         yield
     except BrokenProcessPool:
@@ -213,6 +222,8 @@ def _worker_failures() -> Iterator[None]:
             "a worker process stopped before it finished (killed, perhaps for lack of memory)",
             fix="free some memory and run again; earlier outputs are as they were",
         ) from None
+    finally:
+        gc.unfreeze()
 
 
 _worker_task: Callable[[Any], Any] | None = None  # the task a forked worker inherits
@@ -291,13 +302,15 @@ def respelled(
     regions: Sequence[tuple[int, int, int, int]],
     nlp: Language,
     original: str = "",
+    new_words: set[str] | None = None,
 ) -> Doc | None:
     """The tagged doc of `text`, which is `doc.text` with each region `(start, end)` of
     `doc.text` replaced by `(new_start, new_end)` of `text`: tokens outside the regions keep
     their tags, parts of speech and lemmas; the replacements (pseudonyms) are tokenised and
     tagged as proper nouns. None when the result does not spell `text` (then the caller
-    tags it anew). `original` is `doc.text` when the caller has it. The tokens are read
-    from the doc's table of attributes, not one by one."""
+    tags it anew). `original` is `doc.text` when the caller has it; `new_words` gathers
+    the words of the new tokens. The tokens are read from the doc's table of attributes,
+    not one by one."""
     import numpy
     from spacy.attrs import IDX, LEMMA, LENGTH, POS, SPACY, TAG
     from spacy.parts_of_speech import IDS as UPOS
@@ -318,6 +331,8 @@ def respelled(
             if token.is_space:
                 tag, upos = "_SP", "SPACE"
             values.append((strings.add(tag), UPOS[upos], strings.add(token.text)))
+            if new_words is not None:
+                new_words.add(token.text)
 
     shift, region = 0, 0
     table = doc.to_array([IDX, LENGTH, SPACY, TAG, POS, LEMMA]).reshape(-1, 6).tolist()
@@ -408,6 +423,21 @@ class PackedDocs:
         arrays = [doc.to_array(self._ids) for doc in docs]
         table = np.concatenate(arrays) if arrays else np.zeros((0, len(self._ids)), np.uint64)
         self._groups[group] = _Packed(zlib.compress(table.tobytes(), 1), [len(a) for a in arrays])
+
+    def stored(self, group: int) -> _Packed | list[Doc]:
+        """A group as it is held (packed, unless `pack=False`), to be sent to another process
+        and `put` into its `PackedDocs`; the strings of the words of its docs must be in
+        that process's string store."""
+        if self._filling is not None and self._filling[0] == group:
+            self._close()
+        return self._groups.get(group, [])
+
+    def put(self, group: int, stored: _Packed | list[Doc], vocab: Vocab) -> None:
+        """Add a group `stored` elsewhere, whose docs unpack with `vocab`."""
+        if group in self._groups or (self._filling is not None and self._filling[0] == group):
+            raise ValueError(f"group {group} was added already")
+        self._groups[group] = stored
+        self._vocab = vocab
 
     def docs(self, group: int) -> list[Doc]:
         """The docs of a group in the order they were added ([] for a group never added)."""

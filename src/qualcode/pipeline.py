@@ -19,6 +19,7 @@ from .agreement import Agreement, ManyCoders, agreement, agreement_among, consen
 from .anonymize import (
     AnonymizeSettings,
     KeyEntry,
+    LeakCheck,
     anonymize,
     check_leaks,
     in_authored_text,
@@ -458,17 +459,20 @@ def run(config: RunConfig, on_stage: Stage = _quiet, *, force: bool = False) -> 
         info["settings"]["merge_human"] = config.merge_human
     info["timings"] = timings
     separate = human if config.merge_human == "no" else []  # merged ones are in codings
+    check = None
+    if anonymised is not None:
+        warn_authored(anonymised.key, codebook)
+        check = LeakCheck(anonymised.key, codebook.text())
     with output_folder(config.out, in_place) as stage:
-        written = write_analysis(
-            stage, transcripts, segments, codings, themes, config.formats, info, separate
-        )
+        analysis = (transcripts, segments, codings, themes, config.formats, info, separate)
+        written = write_analysis(stage, *analysis, check=check)
+        checked = list(written)
         written += write_agreements(agreements, stage)
         record_outputs(info, stage)
         written.append(write_run_json(info, stage))
         if anonymised is not None:
-            warn_authored(anonymised.key, codebook)
             # before the key: a leaking run changes nothing
-            check_leaks(stage, anonymised.key, codebook.text())
+            check_leaks(stage, anonymised.key, codebook.text(), checked=checked)
             anonymised.write_private(config.private_folder)
     written = _moved(written, stage, config.out)
     return RunResult(config.out, transcripts, segments, codings, themes, written, timings, info)
@@ -761,20 +765,29 @@ def write_analysis(
     formats: tuple[str, ...],
     info: dict[str, Any] | None = None,
     human: Iterable[Codings] = (),
+    *,
+    check: Callable[[Path], object] | None = None,
+    processes: int | None = None,
 ) -> list[Path]:
-    """Write the analysis files of a run into `out`."""
-    written = [write_transcript(t, out / "transcripts") for t in transcripts]
-    written.append(write_segments(segments, out / "segments.csv"))
-    written.append(write_codings(codings, out / "codings.csv"))
-    written.append(write_codebook(codings.codebook, out / "codebook.yaml"))
-    if themes.attributes:
-        written.append(write_attributes(themes.attributes, out / "attributes.csv"))
-    written.append(write_report(themes, out / "themes.json"))
-    written += write_reports(themes, out, formats, info, human)
-    return written
+    """Write the analysis files of a run into `out` (the anonymised transcripts,
+    `segments.csv`, `codings.csv`, `codebook.yaml`, `attributes.csv`, `themes.json`) and its
+    reports (`write_reports`), side by side on `processes` forked processes: the slowest
+    report on one while the rest are written on the other. `check` (a `LeakCheck`) is called
+    on each file as soon as it is written, in the process that wrote it."""
 
+    def analysis_files() -> list[Path]:
+        written = [write_transcript(t, out / "transcripts") for t in transcripts]
+        written.append(write_segments(segments, out / "segments.csv"))
+        written.append(write_codings(codings, out / "codings.csv"))
+        written.append(write_codebook(codings.codebook, out / "codebook.yaml"))
+        if themes.attributes:
+            written.append(write_attributes(themes.attributes, out / "attributes.csv"))
+        written.append(write_report(themes, out / "themes.json"))
+        return written
 
-REPORT_ORDER = ("xlsx", "html", "docx", "qdpx", "md")  # slowest to write first
+    return _write_side_by_side(
+        themes, out, formats, info, human, analysis_files, check=check, processes=processes
+    )
 
 
 def write_reports(
@@ -784,28 +797,85 @@ def write_reports(
     info: dict[str, Any] | None = None,
     human: Iterable[Codings] = (),
     *,
+    check: Callable[[Path], object] | None = None,
     processes: int | None = None,
 ) -> list[Path]:
     """`report.<format>` for each report format asked for (`themes.json` is always there);
     `qdpx` is the REFI-QDA project `project.qdpx`, made from the files already in `out`,
     with the `human` coders' codings as further coders. The reports are independent and
     written side by side on `processes` forked processes (by default two on a machine
-    with two cores)."""
+    with two cores); `check` is called on each one once written, in its process."""
+    return _write_side_by_side(
+        themes, out, formats, info, human, None, check=check, processes=processes
+    )
+
+
+# what each output typically costs to write and search for leaks, relative to the others
+# (measured on a large project): the workbook takes about as long as all the rest together
+WRITING_COST = {"analysis": 5.0, "xlsx": 18.0, "qdpx": 4.5, "html": 1.5, "docx": 1.5, "md": 0.3}
+
+
+def _write_side_by_side(
+    themes: ThemeReport,
+    out: Path,
+    formats: Iterable[str],
+    info: dict[str, Any] | None,
+    human: Iterable[Codings],
+    analysis_files: Callable[[], list[Path]] | None,
+    *,
+    check: Callable[[Path], object] | None,
+    processes: int | None,
+) -> list[Path]:
+    """The analysis files (if `analysis_files` is given) and the reports, in the order of
+    `formats`, written on forked processes in groups of about equal cost (`WRITING_COST`);
+    the REFI-QDA project, which reads the analysis files, is written after them in their
+    process."""
     human = list(human)
     wanted = [fmt for fmt in dict.fromkeys(formats) if fmt != "json"]
 
-    def write_one(fmt: str) -> Path:
-        if fmt == "qdpx":
+    def write(job: str) -> list[Path]:
+        if job == "analysis":
+            assert analysis_files is not None
+            return analysis_files()
+        if job == "qdpx":
             from .exchange import export_qdpx
 
-            return export_qdpx(out, out / "project.qdpx", codings=human)
-        return write_report(themes, out / f"report.{fmt}", info)
+            return [export_qdpx(out, out / "project.qdpx", codings=human)]
+        return [write_report(themes, out / f"report.{job}", info)]
 
-    order = sorted(wanted, key=lambda f: REPORT_ORDER.index(f) if f in REPORT_ORDER else 0)
+    def write_group(group: list[str]) -> dict[str, list[Path]]:
+        done = {}
+        for job in group:
+            done[job] = write(job)
+            for path in done[job] if check is not None else ():
+                check(path)
+        return done
+
     if processes is None:
         processes = min(2, os.cpu_count() or 1)
-    written = dict(zip(order, map_in_processes(write_one, order, processes), strict=True))
-    return [written[fmt] for fmt in wanted]
+    jobs = (["analysis"] if analysis_files is not None else []) + wanted
+    written: dict[str, list[Path]] = {}
+    for part in map_in_processes(write_group, _writing_groups(jobs, processes), processes):
+        written.update(part)
+    return [path for job in jobs for path in written[job]]
+
+
+def _writing_groups(jobs: list[str], parts: int) -> list[list[str]]:
+    """The jobs in at most `parts` groups of about equal `WRITING_COST`, costliest first,
+    with the analysis files and the REFI-QDA project that reads them in one group, in
+    that order."""
+    units = [[job] for job in jobs if job not in ("analysis", "qdpx")]
+    chained = [job for job in ("analysis", "qdpx") if job in jobs]
+    if chained:
+        units.append(chained)
+    units.sort(key=lambda unit: -sum(WRITING_COST.get(job, 1.0) for job in unit))
+    groups: list[list[str]] = [[] for _ in range(max(1, parts))]
+    loads = [0.0] * len(groups)
+    for unit in units:
+        lightest = loads.index(min(loads))
+        groups[lightest] += unit
+        loads[lightest] += sum(WRITING_COST.get(job, 1.0) for job in unit)
+    return [group for group in groups if group]
 
 
 def load_run(out: str | Path) -> ThemeReport:
