@@ -557,11 +557,16 @@ def _possible_misses(
 
     misses = []
     for token in doc:
-        start, end = token.idx, token.idx + len(token.text)
-        if not free(start, end):
+        word = token.text
+        lowered = word.casefold()
+        title = lowered in _TITLE_WORDS
+        digits = not word.isalpha() and sum(c.isdigit() for c in word) >= 2
+        if not (title or digits or word[:1].isupper()):
+            continue  # none of the checks below can flag it: most words, settled quickly
+        start, end = token.idx, token.idx + len(word)
+        if spans and not free(start, end):
             continue
-        lowered = token.text.casefold()
-        if (lowered in TITLES or lowered + "." in TITLES) and token.i + 1 < len(doc):
+        if title and token.i + 1 < len(doc):
             following = doc[token.i + 1]
             if following.text[:1].isupper() and free(
                 following.idx, following.idx + len(following.text)
@@ -573,19 +578,22 @@ def _possible_misses(
                         "possible miss: title followed by a name",
                     )
                 )
-        elif any(c.isdigit() for c in token.text) and sum(c.isdigit() for c in token.text) >= 2:
+        elif digits:
             misses.append((start, end, "possible miss: digits left visible"))
         elif (
-            token.text[:1].isupper()
+            word[:1].isupper()
             and not _starts_sentence(full, start)
             and lowered not in KEEP_WORDS
             and lowered not in lists.keep
             and token.tag_[:2] in ("NN", "JJ")
-            and len(token.text) > 2
-            and not token.text.isupper()
+            and len(word) > 2
+            and not word.isupper()
         ):
             misses.append((start, end, "possible miss: capitalised word"))
     return misses
+
+
+_TITLE_WORDS = frozenset([*TITLES, *(t[:-1] for t in TITLES if t.endswith("."))])  # "dr", "dr."
 
 
 @dataclass
