@@ -361,6 +361,26 @@ def test_files_checked_as_written_are_not_searched_again(tmp_path: Path) -> None
     ]
 
 
+@pytest.mark.parametrize("where", [0.05, 0.3, 0.7, 0.95])
+def test_a_file_larger_than_half_is_split_between_processes(tmp_path: Path, where) -> None:
+    """Above `LEAK_PARALLEL_BYTES`, the largest file is searched in shares of its pieces on
+    two processes: an original in any piece is found, once."""
+    from qualcode.anonymize import LEAK_PARALLEL_BYTES, LEAK_PIECE_CHARS, KeyEntry, find_leaks
+
+    key = [KeyEntry("Anna Kovács", "P01", "participant"), KeyEntry("Zsófi", "P02", "participant")]
+    filler = "and then P01 said that it went well. " * (5 * LEAK_PIECE_CHARS // 38)
+    assert len(filler) > LEAK_PARALLEL_BYTES
+    at = int(len(filler) * where)
+    _write(tmp_path, "big.txt", filler[:at] + " Anna Kovács " + filler[at:])
+    _write(tmp_path, "small.txt", "Zsófi agreed.")
+    assert find_leaks(tmp_path, key) == [
+        (tmp_path / "big.txt", "participant"),
+        (tmp_path / "small.txt", "participant"),
+    ]
+    _write(tmp_path, "big.txt", filler)
+    assert find_leaks(tmp_path, key) == [(tmp_path / "small.txt", "participant")]
+
+
 def test_leak_check_finds_phrases_wherever_they_are(tmp_path: Path) -> None:
     """Originals of several words or with signs are found across line breaks, at the very
     end of a long file, beside a letter that folds to two, and not inside longer words."""

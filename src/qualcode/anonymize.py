@@ -1309,9 +1309,13 @@ class _Originals:
                 originals.exact.setdefault(word, entry.kind)
         return originals
 
-    def in_file(self, path: Path) -> str | None:
-        """The kind of the first original found in a file, or None."""
-        for text in _pieces_of(searchable_parts(path)):
+    def in_file(self, path: Path, share: tuple[int, int] = (0, 1)) -> str | None:
+        """The kind of the first original found in a file, or None; with `share` (k, n),
+        only in its k-th piece and every n-th after it (the others are searched elsewhere)."""
+        which, shares = share
+        for index, text in enumerate(_pieces_of(searchable_parts(path))):
+            if index % shares != which:
+                continue
             if self.tags:  # "[University 1]" is a pseudonym, not "University"
                 text = _TAG.sub(lambda m: " " if m.group() in self.tags else m.group(), text)
             words = _WORD.findall(text)
@@ -1340,22 +1344,41 @@ def find_leaks(
     sentence); names of several words are searched as phrases. Originals that `authored`
     (the codebook's text) uses are not looked for (`in_authored_text`). Files in `checked`
     were searched already (`LeakCheck`) and are left out. Large outputs are searched on two
-    forked processes, each taking files of about half the bytes.
+    forked processes, each taking files of about half the bytes; a file larger than that is
+    split between them, piece by piece.
     """
     originals = _Originals.of(list(key), authored)
     done = {Path(path).absolute() for path in checked}
     paths = sorted(p for p in Path(folder).rglob("*") if p.is_file() and p.absolute() not in done)
     sizes = {path: path.stat().st_size for path in paths}
-    parts = 2 if sum(sizes.values()) > LEAK_PARALLEL_BYTES and (os.cpu_count() or 1) > 1 else 1
-    groups: list[list[Path]] = [[] for _ in range(parts)]
-    for path in sorted(paths, key=sizes.__getitem__, reverse=True):  # largest to the lightest
-        min(groups, key=lambda group: sum(sizes[p] for p in group)).append(path)
+    total = sum(sizes.values())
+    parts = 2 if total > LEAK_PARALLEL_BYTES and (os.cpu_count() or 1) > 1 else 1
+    shares = [  # (file, k, n): a file larger than a process's part is split into n shares
+        (path, which, count)
+        for path in paths
+        for count in [parts if sizes[path] > total / parts else 1]
+        for which in range(count)
+    ]
+    groups: list[list[tuple[Path, int, int]]] = [[] for _ in range(parts)]
+    loads = [0.0] * parts
+    for share in sorted(shares, key=lambda s: sizes[s[0]] / s[2], reverse=True):
+        lightest = loads.index(min(loads))  # largest to the lightest group
+        groups[lightest].append(share)
+        loads[lightest] += sizes[share[0]] / share[2]
 
-    def search(group: list[Path]) -> list[tuple[Path, str]]:
-        return [(path, kind) for path in group if (kind := originals.in_file(path)) is not None]
+    def search(group: list[tuple[Path, int, int]]) -> list[tuple[Path, str]]:
+        found = []
+        for path, which, count in group:
+            kind = originals.in_file(path, (which, count))
+            if kind is not None:
+                found.append((path, kind))
+        return found
 
-    found = [leak for part in map_in_processes(search, groups, parts) for leak in part]
-    return sorted(found, key=lambda leak: paths.index(leak[0]))
+    found: dict[Path, str] = {}
+    for part in map_in_processes(search, groups, parts):
+        for path, kind in part:
+            found.setdefault(path, kind)
+    return sorted(found.items(), key=lambda leak: paths.index(leak[0]))
 
 
 LEAK_PIECE_CHARS = 1_000_000  # a file's text is searched in pieces of about this size
