@@ -397,6 +397,36 @@ def test_outputs_written_side_by_side_are_those_of_one_process(
         assert one.read_bytes() == two.read_bytes(), relative
 
 
+@pytest.mark.parametrize("large", [False, True])
+def test_each_output_is_checked_once_as_it_is_written(
+    tmp_path: Path, sample_transcripts, sample_segments, nlp, monkeypatch, large: bool
+) -> None:
+    """`write_analysis` calls the check on every file it writes, in the worker process that
+    wrote it, but for a workbook large enough to be searched on two processes after."""
+    import qualcode as qc
+    from qualcode.config import FORMATS
+    from qualcode.pipeline import checked_after, write_analysis
+
+    if large:
+        monkeypatch.setattr("qualcode.pipeline.LEAK_PARALLEL_BYTES", 0)
+    codebook = qc.load_codebook(ROOT / "codebooks" / "near_peer_mentoring.yaml")
+    codings = qc.apply_codebook(sample_segments, codebook, nlp=nlp)
+    themes = qc.build_themes(codings, codebook)
+    log = tmp_path / "checked.txt"
+
+    def check(path: Path) -> None:  # runs in forked processes: a file keeps the record
+        with log.open("a", encoding="utf-8") as file:
+            file.write(f"{path.name}\n")
+
+    out = tmp_path / "out"
+    paths = write_analysis(
+        out, sample_transcripts, sample_segments, codings, themes, FORMATS, check=check
+    )
+    checked = log.read_text(encoding="utf-8").split()
+    assert sorted(checked) == sorted(p.name for p in paths if not checked_after(p))
+    assert ("report.xlsx" in checked) is not large
+
+
 @pytest.mark.parametrize("processes", [1, 2, 3])
 def test_writing_groups_keep_the_project_after_the_files_it_reads(processes: int) -> None:
     from qualcode.pipeline import _writing_groups

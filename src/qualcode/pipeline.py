@@ -17,6 +17,7 @@ from typing import Any
 from . import __version__
 from .agreement import Agreement, ManyCoders, agreement, agreement_among, consensus
 from .anonymize import (
+    LEAK_PARALLEL_BYTES,
     AnonymizeSettings,
     KeyEntry,
     LeakCheck,
@@ -466,7 +467,7 @@ def run(config: RunConfig, on_stage: Stage = _quiet, *, force: bool = False) -> 
     with output_folder(config.out, in_place) as stage:
         analysis = (transcripts, segments, codings, themes, config.formats, info, separate)
         written = write_analysis(stage, *analysis, check=check)
-        checked = [path for path in written if path.name not in CHECKED_AFTER]
+        checked = [path for path in written if not checked_after(path)]
         written += write_agreements(agreements, stage)
         record_outputs(info, stage)
         written.append(write_run_json(info, stage))
@@ -773,9 +774,9 @@ def write_analysis(
     `segments.csv`, `codings.csv`, `codebook.yaml`, `attributes.csv`, `themes.json`) and its
     reports (`write_reports`), side by side on `processes` forked processes: the slowest
     report on one while the rest are written on the other. `check` (a `LeakCheck`) is called
-    on each file as soon as it is written, in the process that wrote it, but for those named
-    in `CHECKED_AFTER` (the Excel workbook: written last, on a process of its own, and
-    searched faster by `check_leaks` on two processes once it is there)."""
+    on each file as soon as it is written, in the process that wrote it, but for a large
+    Excel workbook (`checked_after`): written last, on a process of its own, it is searched
+    faster by `check_leaks` on two processes once it is there."""
 
     def analysis_files() -> list[Path]:
         written = [write_transcript(t, out / "transcripts") for t in transcripts]
@@ -807,13 +808,21 @@ def write_reports(
     with the `human` coders' codings as further coders. The reports are independent and
     written side by side on `processes` forked processes (by default two on a machine
     with two cores); `check` is called on each one once written, in its process (but for
-    those in `CHECKED_AFTER`)."""
+    those `checked_after` says)."""
     return _write_side_by_side(
         themes, out, formats, info, human, None, check=check, processes=processes
     )
 
 
-CHECKED_AFTER = ("report.xlsx",)  # outputs `write_analysis` leaves to the final leak check
+CHECKED_AFTER = ("report.xlsx",)  # outputs `write_analysis` may leave to the final leak check
+
+
+def checked_after(path: Path) -> bool:
+    """Whether `write_analysis` leaves a file's leak check to the caller: the Excel workbook,
+    once large enough to be searched faster on two processes (`LEAK_PARALLEL_BYTES`) after
+    it is written than on its own process as it is written."""
+    return path.name in CHECKED_AFTER and path.stat().st_size > LEAK_PARALLEL_BYTES
+
 
 # seconds to write each output and search it for leaks on all of QMSum (2 million words),
 # to share them out: the workbook takes about as long as all the rest together
@@ -853,7 +862,7 @@ def _write_side_by_side(
         for job in group:
             done[job] = write(job)
             for path in done[job] if check is not None else ():
-                if path.name not in CHECKED_AFTER:
+                if not checked_after(path):
                     check(path)
         return done
 
