@@ -380,9 +380,10 @@ def test_needs_digit(pattern: str, needed: bool) -> None:
     assert needs_digit(re.compile(pattern)) is needed
 
 
-def test_the_digit_shortcut_changes_no_finding(monkeypatch, sample_transcripts) -> None:
-    """Patterns that need a digit are skipped on text without one: the findings are those
-    of trying every pattern, on digit-free text and on text with digits."""
+def test_the_shortcuts_change_no_finding(monkeypatch, sample_transcripts) -> None:
+    """Patterns that need a digit are skipped on text without one, the age pattern on text
+    without a digit or a number word: the findings are those of trying every pattern, on
+    digit-free text and on text with digits."""
     import importlib
 
     from qualcode.identifiers import _NEEDS_DIGIT, PATTERNS, pattern_identifiers
@@ -394,8 +395,15 @@ def test_the_digit_shortcut_changes_no_finding(monkeypatch, sample_transcripts) 
         "no digits here, only May and June, Bed A, Kossuth utca, post code AB CD",
         *(turn.text for t in sample_transcripts for turn in t.turns),
     ]
+    texts += [  # ages in words, as `re` matches them ignoring case
+        "She was Twenty-Two then, aged ſixteen",
+        "my son is fıve, the girl of fİve",
+        "He's like seven now, turned NINETEEN",
+    ]
     assert any(_NEEDS_DIGIT) and not all(_NEEDS_DIGIT)
     quick = [pattern_identifiers(text) for text in texts]
     monkeypatch.setattr(module, "_NEEDS_DIGIT", [False] * len(PATTERNS))
+    monkeypatch.setattr(module, "AGE_SHORTCUT", False)
     assert quick == [pattern_identifiers(text) for text in texts]
     assert sum(map(len, quick)) >= 5
+    assert sum(i.kind == "age" for i in quick[-1] + quick[-2] + quick[-3]) >= 6
