@@ -403,7 +403,7 @@ def test_the_shortcuts_change_no_finding(monkeypatch, sample_transcripts) -> Non
     assert any(_NEEDS_DIGIT) and not all(_NEEDS_DIGIT)
     quick = [pattern_identifiers(text) for text in texts]
     monkeypatch.setattr(module, "_NEEDS_DIGIT", [False] * len(PATTERNS))
-    monkeypatch.setattr(module, "AGE_SHORTCUT", False)
+    monkeypatch.setattr(module, "_NEEDS_NUMBER", [False] * len(PATTERNS))
     assert quick == [pattern_identifiers(text) for text in texts]
     assert sum(map(len, quick)) >= 5
     assert sum(i.kind == "age" for i in quick[-1] + quick[-2] + quick[-3]) >= 6

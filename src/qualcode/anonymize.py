@@ -605,6 +605,7 @@ class _Piece:
     key: str  # metadata key
     text: str
     offset: int  # where the text starts in the original rendered transcript
+    place: int  # where its doc is in its transcript's group of `PackedDocs`
 
 
 def anonymize(
@@ -662,29 +663,31 @@ def anonymize(
     names = None
     if settings.propagate:
         found, names = _propagation_names(pieces, found, ordinary)
-    processes = options["n_process"]
-    found, misses = _finish_pieces(pieces, docs, found, names, lists, processes)
+    runs = _transcript_runs(pieces, options["n_process"])
+    found, misses = _finish_pieces(pieces, docs, found, names, lists, runs)
     tagging = nlp if tag else None
-    return _rewrite(
-        transcripts, pieces, docs, found, misses, pseudonyms, ordinary, tagging, processes
-    )
+    return _rewrite(transcripts, pieces, docs, found, misses, pseudonyms, ordinary, tagging, runs)
 
 
 def _pieces(transcripts: Sequence[Transcript]) -> list[_Piece]:
     pieces = []
     for t_index, transcript in enumerate(transcripts):
         text, offsets = render(transcript)
+        first = len(pieces)
         for key, value in transcript.metadata.items():
             if isinstance(value, str) and value.strip():
                 position = text.find(f"{key}: ")
-                pieces.append(
-                    _Piece(
-                        t_index, None, key, value, position + len(key) + 2 if position >= 0 else -1
-                    )
-                )
+                offset = position + len(key) + 2 if position >= 0 else -1
+                pieces.append(_Piece(t_index, None, key, value, offset, len(pieces) - first))
         for turn, offset in zip(transcript.turns, offsets, strict=True):
-            pieces.append(_Piece(t_index, turn.index, "", turn.text, offset))
+            pieces.append(_Piece(t_index, turn.index, "", turn.text, offset, len(pieces) - first))
     return pieces
+
+
+def _transcript_runs(pieces: Sequence[_Piece], parts: int) -> list[tuple[int, int]]:
+    """The pieces in about `parts` runs of similar length, whole transcripts each."""
+    sizes = [len(piece.text) for piece in pieces]
+    return balanced_runs(sizes, [piece.transcript for piece in pieces], parts)
 
 
 def _noun_like(doc: Doc, span: Identifier) -> bool:
@@ -836,15 +839,6 @@ def _starts_sentence(text: str, start: int) -> bool:
     return not before or before[-1] in ".!?\n…:-–—"
 
 
-def _places(pieces: Sequence[_Piece]) -> list[int]:
-    """Where each piece's doc is in its transcript's group of `PackedDocs`."""
-    places, counts = [], Counter[int]()
-    for piece in pieces:
-        places.append(counts[piece.transcript])
-        counts[piece.transcript] += 1
-    return places
-
-
 def _doc_getter(docs: PackedDocs, transcript: int, place: int) -> Callable[[], Doc]:
     return lambda: docs.docs(transcript)[place]
 
@@ -954,26 +948,23 @@ def _finish_pieces(
     found: list[list[Identifier]],
     names: _ProjectNames | None,
     lists: Lists,
-    processes: int,
+    runs: list[tuple[int, int]],
 ) -> tuple[list[list[Identifier]], list[list[Miss]]]:
     """Each piece's final identifiers (with the project's `names` propagated, unless None)
-    and its possible misses; whole transcripts on each of `processes` forked processes."""
-    places = _places(pieces)
+    and its possible misses; each run of pieces (`_transcript_runs`) on a forked process."""
 
     def finish(bounds: tuple[int, int]) -> list[tuple[list[Identifier], list[Miss]]]:
         done = []
         for index in range(*bounds):
-            piece, place = pieces[index], places[index]
-            doc = _doc_getter(docs, piece.transcript, place)
+            piece = pieces[index]
+            doc = _doc_getter(docs, piece.transcript, piece.place)
             spans = found[index]
             if names is not None:
                 spans = _propagated(piece.text, spans, names, doc)
             done.append((spans, _possible_misses(doc(), spans, lists, piece.text)))
         return done
 
-    sizes = [len(piece.text) for piece in pieces]
-    chunks = balanced_runs(sizes, [piece.transcript for piece in pieces], processes)
-    finished = [item for part in map_in_processes(finish, chunks, processes) for item in part]
+    finished = [item for part in map_in_processes(finish, runs, len(runs)) for item in part]
     return [spans for spans, _ in finished], [misses for _, misses in finished]
 
 
@@ -1011,7 +1002,6 @@ def _rewrite_pieces(
     tagged = PackedDocs(pack=docs.packs)
     tagged_turns: dict[int, list[int]] = defaultdict(list)
     originals: dict[int, str] = {}
-    places = _places(pieces)
     for index in range(*bounds):
         piece, spans, piece_pseudonyms = pieces[index], found[index], pseudonyms[index]
         transcript = transcripts[piece.transcript]
@@ -1065,7 +1055,7 @@ def _rewrite_pieces(
         new_text = "".join(out)
         done.texts.append(new_text)
         if tagging is not None and piece.turn is not None:
-            doc = docs.docs(piece.transcript)[places[index]]
+            doc = docs.docs(piece.transcript)[piece.place]
             new_doc = (
                 respelled(doc, new_text, regions, tagging, text, done.words) if regions else doc
             )
@@ -1098,16 +1088,14 @@ def _rewrite(
     found_misses: Sequence[Sequence[Miss]],
     pseudonyms: Pseudonyms,
     ordinary: set[str],
-    tagging: Language | None = None,
-    processes: int = 1,
+    tagging: Language | None,
+    runs: list[tuple[int, int]],
 ) -> AnonymizationResult:
     """The anonymised transcripts, key and review; with `tagging`, also the tagged docs of
     the anonymised turns, made from the original turns' docs. The pseudonyms are given in
-    the order the spans come; the texts are rewritten on `processes` forked processes,
-    whole transcripts each."""
+    the order the spans come; each run of pieces (`_transcript_runs`) is rewritten on a
+    forked process."""
     chosen = [[pseudonyms.for_span(span) for span in spans] for spans in found]
-    sizes = [len(piece.text) for piece in pieces]
-    runs = balanced_runs(sizes, [piece.transcript for piece in pieces], processes)
 
     def rewrite(bounds: tuple[int, int]) -> _Rewritten:
         return _rewrite_pieces(
@@ -1120,7 +1108,7 @@ def _rewrite(
     review: list[Replacement] = []
     misses: list[Replacement] = []
     key_rows: dict[tuple[str, str, str], set[str]] = defaultdict(set)
-    for bounds, part in zip(runs, map_in_processes(rewrite, runs, processes), strict=True):
+    for bounds, part in zip(runs, map_in_processes(rewrite, runs, len(runs)), strict=True):
         for piece, new_text in zip(pieces[slice(*bounds)], part.texts, strict=True):
             new_texts[(piece.transcript, piece.turn, piece.key)] = new_text
         review += part.review
@@ -1347,38 +1335,7 @@ def find_leaks(
     forked processes, each taking files of about half the bytes; a file larger than that is
     split between them, piece by piece.
     """
-    originals = _Originals.of(list(key), authored)
-    done = {Path(path).absolute() for path in checked}
-    paths = sorted(p for p in Path(folder).rglob("*") if p.is_file() and p.absolute() not in done)
-    sizes = {path: path.stat().st_size for path in paths}
-    total = sum(sizes.values())
-    parts = 2 if total > LEAK_PARALLEL_BYTES and (os.cpu_count() or 1) > 1 else 1
-    shares = [  # (file, k, n): a file larger than a process's part is split into n shares
-        (path, which, count)
-        for path in paths
-        for count in [parts if sizes[path] > total / parts else 1]
-        for which in range(count)
-    ]
-    groups: list[list[tuple[Path, int, int]]] = [[] for _ in range(parts)]
-    loads = [0.0] * parts
-    for share in sorted(shares, key=lambda s: sizes[s[0]] / s[2], reverse=True):
-        lightest = loads.index(min(loads))  # largest to the lightest group
-        groups[lightest].append(share)
-        loads[lightest] += sizes[share[0]] / share[2]
-
-    def search(group: list[tuple[Path, int, int]]) -> list[tuple[Path, str]]:
-        found = []
-        for path, which, count in group:
-            kind = originals.in_file(path, (which, count))
-            if kind is not None:
-                found.append((path, kind))
-        return found
-
-    found: dict[Path, str] = {}
-    for part in map_in_processes(search, groups, parts):
-        for path, kind in part:
-            found.setdefault(path, kind)
-    return sorted(found.items(), key=lambda leak: paths.index(leak[0]))
+    return LeakCheck(key, authored).leaks(folder, checked)
 
 
 LEAK_PIECE_CHARS = 1_000_000  # a file's text is searched in pieces of about this size
@@ -1535,12 +1492,7 @@ def check_leaks(
     """Raise `LeakError` (naming the file and kind, never the original) if anything leaked;
     the files that leak are removed. `authored` is the codebook's text; files in `checked`
     passed a `LeakCheck` already (`find_leaks`)."""
-    leaks = find_leaks(folder, key, authored, checked=checked)
-    if not leaks:
-        return
-    for path, _kind in leaks:
-        path.unlink(missing_ok=True)
-    raise _leak_error(*leaks[0], more=len(leaks) - 1)
+    LeakCheck(key, authored).check_folder(folder, checked)
 
 
 def _leak_error(path: Path, kind: str, more: int = 0) -> LeakError:
@@ -1553,9 +1505,9 @@ def _leak_error(path: Path, kind: str, more: int = 0) -> LeakError:
 
 
 class LeakCheck:
-    """The leak check of one file at a time, for searching each output as soon as it is
-    written (a run does this beside the writing of its slowest report); `check_leaks`
-    with `checked` then searches the rest of the folder."""
+    """The leak check against a key: of one file at a time, for searching each output as
+    soon as it is written (a run does this beside the writing of its slowest report), then
+    of the rest of the folder (`check_folder`, what `check_leaks` does)."""
 
     def __init__(self, key: Iterable[KeyEntry], authored: str = "") -> None:
         self._originals = _Originals.of(list(key), authored)
@@ -1567,3 +1519,52 @@ class LeakCheck:
         if kind is not None:
             path.unlink(missing_ok=True)
             raise _leak_error(path, kind)
+
+    def leaks(
+        self, folder: str | Path, checked: Iterable[str | Path] = ()
+    ) -> list[tuple[Path, str]]:
+        """(file, kind) for every file in `folder` but those in `checked` that holds an
+        original (`find_leaks`)."""
+        done = {Path(path).absolute() for path in checked}
+        paths = sorted(
+            p for p in Path(folder).rglob("*") if p.is_file() and p.absolute() not in done
+        )
+        sizes = {path: path.stat().st_size for path in paths}
+        total = sum(sizes.values())
+        parts = 2 if total > LEAK_PARALLEL_BYTES and (os.cpu_count() or 1) > 1 else 1
+        shares = [  # (file, k, n): a file larger than a process's part is split into n shares
+            (path, which, count)
+            for path in paths
+            for count in [parts if sizes[path] > total / parts else 1]
+            for which in range(count)
+        ]
+        groups: list[list[tuple[Path, int, int]]] = [[] for _ in range(parts)]
+        loads = [0.0] * parts
+        for share in sorted(shares, key=lambda s: sizes[s[0]] / s[2], reverse=True):
+            lightest = loads.index(min(loads))  # largest to the lightest group
+            groups[lightest].append(share)
+            loads[lightest] += sizes[share[0]] / share[2]
+
+        def search(group: list[tuple[Path, int, int]]) -> list[tuple[Path, str]]:
+            found = []
+            for path, which, count in group:
+                kind = self._originals.in_file(path, (which, count))
+                if kind is not None:
+                    found.append((path, kind))
+            return found
+
+        found: dict[Path, str] = {}
+        for part in map_in_processes(search, groups, parts):
+            for path, kind in part:
+                found.setdefault(path, kind)
+        return sorted(found.items(), key=lambda leak: paths.index(leak[0]))
+
+    def check_folder(self, folder: str | Path, checked: Iterable[str | Path] = ()) -> None:
+        """Raise `LeakError` if a file in `folder` but those in `checked` holds an original;
+        the files that do are removed (`check_leaks`)."""
+        leaks = self.leaks(folder, checked)
+        if not leaks:
+            return
+        for path, _kind in leaks:
+            path.unlink(missing_ok=True)
+        raise _leak_error(*leaks[0], more=len(leaks) - 1)

@@ -598,7 +598,7 @@ _NEEDS_DIGIT = [needs_digit(pattern) for _kind, pattern in PATTERNS]
 
 # every form of the age pattern holds a number (`_NUMBER`: digits, or one of these words
 # standing alone), and most turns hold none: looking their words up is faster than the pattern
-AGE_SHORTCUT = True
+_NEEDS_NUMBER = [kind == "age" for kind, _pattern in PATTERNS]
 _NUMBER_WORDS = frozenset(f"{_UNITS}|{_TEENS}|{_TENS}".split("|"))
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
 _IGNORING_CASE = str.maketrans({"\u0130": "i", "\u0131": "i"})  # İ, ı match i in `re`
@@ -617,10 +617,11 @@ def pattern_identifiers(text: str) -> list[Identifier]:
     ages only on a text with a digit or a number word)."""
     found = []
     has_digit = _DIGIT.search(text) is not None
-    for (kind, pattern), digit_needed in zip(PATTERNS, _NEEDS_DIGIT, strict=True):
+    needs = zip(PATTERNS, _NEEDS_DIGIT, _NEEDS_NUMBER, strict=True)
+    for (kind, pattern), digit_needed, number_needed in needs:
         if digit_needed and not has_digit:
             continue
-        if kind == "age" and AGE_SHORTCUT and not (has_digit or _has_number_word(text)):
+        if number_needed and not (has_digit or _has_number_word(text)):
             continue
         for match in pattern.finditer(text):
             group = next(

@@ -471,9 +471,9 @@ def run(config: RunConfig, on_stage: Stage = _quiet, *, force: bool = False) -> 
         written += write_agreements(agreements, stage)
         record_outputs(info, stage)
         written.append(write_run_json(info, stage))
-        if anonymised is not None:
+        if anonymised is not None and check is not None:
             # before the key: a leaking run changes nothing
-            check_leaks(stage, anonymised.key, codebook.text(), checked=checked)
+            check.check_folder(stage, checked)
             anonymised.write_private(config.private_folder)
     written = _moved(written, stage, config.out)
     return RunResult(config.out, transcripts, segments, codings, themes, written, timings, info)
